@@ -1,0 +1,121 @@
+"""Turn a crop of one digit into the 28x28 MNIST-style image the CNN was trained on.
+
+This is the one place where a camera crop is made to look like MNIST. Training,
+evaluation and the runtime all call it, so the classifier never sees a digit
+prepared differently from the way it learned them.
+
+MNIST convention (LeCun et al.): ink white on black, the digit's bounding box
+scaled to fit 20x20 keeping its aspect ratio, anti-aliased, then placed in a
+28x28 field so that its centre of mass sits at the centre.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+NORMALIZATION_VERSION = 1
+SIZE = 28
+FIT = 20
+INK_FLOOR = 0.12  # fraction of the ink level below which a pixel counts as paper
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any OpenCV image (gray, BGR, BGRA, 8 or 16 bit, float) -> float32 gray in [0, 1]."""
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3:
+        code = cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+        img = cv2.cvtColor(img, code)
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) / 255.0
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / 65535.0
+    img = img.astype(np.float32)
+    lo, hi = float(img.min()), float(img.max())
+    if lo < 0.0 or hi > 1.0:  # e.g. USPS in [-1, 1]
+        img = (img - lo) / max(hi - lo, 1e-6)
+    return img
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Guess polarity: the crop's border is mostly paper, so ink is whatever differs from it."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border)) > float(gray.mean())
+
+
+def ink_map(crop: np.ndarray, ink: str = "auto") -> np.ndarray:
+    """Crop -> float32 map where paper is 0 and full ink is 1 (white-on-black).
+
+    ink: "auto" guesses polarity from the border, "dark" means dark ink on light
+    paper, "light" means light ink (chalk, MNIST) on a dark ground.
+    """
+    gray = to_gray(crop)
+    dark = ink_is_dark(gray) if ink == "auto" else ink == "dark"
+    if dark:
+        gray = 1.0 - gray
+    paper = float(np.percentile(gray, 10))
+    full = float(np.percentile(gray, 99.5))
+    if full - paper < 1e-3:
+        return np.zeros_like(gray)
+    out = np.clip((gray - paper) / (full - paper), 0.0, 1.0)
+    out[out < INK_FLOOR] = 0.0
+    return out
+
+
+def deskew(img: np.ndarray) -> np.ndarray:
+    """Shear a 28x28 digit upright using its second-order moments (OpenCV digits sample)."""
+    m = cv2.moments(img)
+    if abs(m["mu02"]) < 1e-2:
+        return img
+    skew = m["mu11"] / m["mu02"]
+    shear = np.float32([[1, skew, -0.5 * SIZE * skew], [0, 1, 0]])
+    return cv2.warpAffine(img, shear, (SIZE, SIZE), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+
+
+def center_of_mass_shift(img: np.ndarray) -> np.ndarray:
+    """Shift (sub-pixel) so the ink's centre of mass lands on the 28x28 centre."""
+    m = cv2.moments(img)
+    if m["m00"] <= 1e-6:
+        return img
+    cx, cy = m["m10"] / m["m00"], m["m01"] / m["m00"]
+    centre = (SIZE - 1) / 2.0
+    shift = np.float32([[1, 0, centre - cx], [0, 1, centre - cy]])
+    return cv2.warpAffine(img, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def fit_box(ink: np.ndarray) -> np.ndarray:
+    """Scale the ink's bounding box to fit FITxFIT keeping aspect, in a SIZExSIZE field."""
+    ys, xs = np.nonzero(ink > 0)
+    if len(xs) == 0:
+        return np.zeros((SIZE, SIZE), np.float32)
+    ink = ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    h, w = ink.shape
+    scale = FIT / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(ink, (nw, nh), interpolation=interp)
+    field = np.zeros((SIZE, SIZE), np.float32)
+    y0, x0 = (SIZE - nh) // 2, (SIZE - nw) // 2
+    field[y0: y0 + nh, x0: x0 + nw] = small
+    return field
+
+
+def normalize_crop(crop: np.ndarray, ink: str = "auto", deskew_digit: bool = False) -> np.ndarray:
+    """One digit crop (any size, polarity, gray/BGR/binary) -> 28x28 float32 in [0, 1].
+
+    Ink ends up white on black, fit into 20x20 with its aspect kept and centred
+    by centre of mass, exactly as MNIST was prepared.
+    """
+    img = fit_box(ink_map(crop, ink))
+    if deskew_digit:
+        img = deskew(img)
+    img = center_of_mass_shift(img)
+    return np.clip(img, 0.0, 1.0)
+
+
+def normalize_batch(crops, ink: str = "auto", deskew_digit: bool = False) -> np.ndarray:
+    """Many crops -> (N, 28, 28) float32, ready for one batched inference call."""
+    if len(crops) == 0:
+        return np.zeros((0, SIZE, SIZE), np.float32)
+    return np.stack([normalize_crop(c, ink, deskew_digit) for c in crops]).astype(np.float32)

@@ -1,0 +1,93 @@
+"""The results of one frame: what every output path (window, video, JSON, CSV) consumes.
+
+Shaped like Ultralytics' Results: it carries the digits and numbers, draws
+itself (`plot`) and serializes itself (`to_record`, `to_json`). Boxes are always
+in the input image's own pixels, [x, y, w, h].
+
+JSON record contract (one object per line; keep stable, documented in README):
+{"source": str, "frame": int, "width": int, "height": int,
+ "digits": [{"digit": int, "confidence": float, "box": [x, y, w, h]}],
+ "numbers": [{"text": str, "confidence": float, "box": [x, y, w, h]}]}
+Video adds "time" (seconds) per frame and "track" (int) per digit.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x, y, w, h in input pixels
+
+
+@dataclass
+class Digit:
+    """One accepted digit."""
+
+    digit: int
+    confidence: float
+    box: Box
+    probs: np.ndarray | None = None  # class probabilities (11), for smoothing
+    track: int | None = None
+
+    def to_record(self) -> dict:
+        rec = {"digit": int(self.digit), "confidence": round(float(self.confidence), 4),
+               "box": [int(v) for v in self.box]}
+        if self.track is not None:
+            rec["track"] = int(self.track)
+        return rec
+
+
+@dataclass
+class Number:
+    """Digits on one line, close together, read left to right as one number."""
+
+    text: str
+    confidence: float
+    box: Box
+    digits: list[Digit] = field(default_factory=list)
+
+    def to_record(self) -> dict:
+        return {"text": self.text, "confidence": round(float(self.confidence), 4),
+                "box": [int(v) for v in self.box]}
+
+
+@dataclass
+class Rejected:
+    """A candidate the classifier judged not to be a digit (or not sure enough)."""
+
+    box: Box
+    reason: str  # "not a digit" or "low confidence"
+    confidence: float
+
+    def to_record(self) -> dict:
+        return {"box": [int(v) for v in self.box], "reason": self.reason,
+                "confidence": round(float(self.confidence), 4)}
+
+
+@dataclass
+class Results:
+    """Everything recognized in one frame."""
+
+    source: str
+    frame: int
+    width: int
+    height: int
+    digits: list[Digit] = field(default_factory=list)
+    numbers: list[Number] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    time: float | None = None  # seconds into a video
+    timings: dict = field(default_factory=dict)  # stage -> seconds, for benchmarks
+
+    def to_record(self) -> dict:
+        rec = {"source": self.source, "frame": int(self.frame),
+               "width": int(self.width), "height": int(self.height)}
+        if self.time is not None:
+            rec["time"] = round(float(self.time), 4)
+        rec["digits"] = [d.to_record() for d in self.digits]
+        rec["numbers"] = [n.to_record() for n in self.numbers]
+        rec["rejected"] = [r.to_record() for r in self.rejected]
+        return rec
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_record(), separators=(",", ":"))

@@ -1,0 +1,1 @@
+"""Training code: data, augmentation, model, train, evaluate, export."""
