@@ -1,0 +1,89 @@
+"""Training pieces: the IDX reader, augmentation, negatives, one training step."""
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from training.data import DataError, read_idx
+
+
+def write_idx(path, array, magic, compress=False):
+    header = struct.pack(">II", magic, len(array))
+    if array.ndim == 3:
+        header += struct.pack(">II", *array.shape[1:])
+    payload = header + array.astype(np.uint8).tobytes()
+    (gzip.open if compress else open)(path, "wb").write(payload)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_reader_round_trip(tmp_path, compress):
+    images = np.random.default_rng(1).integers(0, 256, (5, 28, 28)).astype(np.uint8)
+    labels = np.array([3, 1, 4, 1, 5], np.uint8)
+    suffix = ".gz" if compress else ""
+    write_idx(tmp_path / f"img{suffix}", images, 0x803, compress)
+    write_idx(tmp_path / f"lab{suffix}", labels, 0x801, compress)
+    assert np.array_equal(read_idx(tmp_path / f"img{suffix}"), images)
+    assert np.array_equal(read_idx(tmp_path / f"lab{suffix}"), labels)
+
+
+def test_idx_reader_rejects_bad_magic_and_truncation(tmp_path):
+    write_idx(tmp_path / "bad", np.zeros((2, 4, 4)), 0x1234)
+    with pytest.raises(DataError, match="magic"):
+        read_idx(tmp_path / "bad")
+    write_idx(tmp_path / "short", np.zeros((2, 4, 4)), 0x803)
+    data = (tmp_path / "short").read_bytes()
+    (tmp_path / "short").write_bytes(data[:-5])
+    with pytest.raises(DataError, match="truncated"):
+        read_idx(tmp_path / "short")
+
+
+def test_missing_mnist_folder_is_a_clear_error(tmp_path):
+    from training.data import load_idx_dir
+
+    with pytest.raises(DataError, match="not found"):
+        load_idx_dir(tmp_path / "nowhere")
+
+
+def test_augmentation_keeps_shape_and_range(mnist):
+    import tensorflow as tf
+
+    from training.augment import augment_batch
+
+    (x, y), _ = mnist
+    batch = tf.constant(x[:64, ..., None].astype(np.float32) / 255.0)
+    out, labels = augment_batch(batch, tf.constant(y[:64]))
+    out = out.numpy()
+    assert out.shape == (64, 28, 28, 1)
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert np.array_equal(labels.numpy(), y[:64])
+    changed = np.abs(out - batch.numpy()).mean(axis=(1, 2, 3))
+    assert (changed > 0.01).mean() > 0.9  # it really distorts
+    assert (out.reshape(64, -1).max(axis=1) > 0.4).all()  # and keeps the digit
+
+
+def test_negatives_are_normalized_crops(mnist):
+    from training.negatives import GENERATORS, make_negatives
+
+    (x, _), _ = mnist
+    neg = make_negatives(len(GENERATORS) * 3, x[:100], seed=5)
+    assert neg.shape == (len(GENERATORS) * 3, 28, 28)
+    assert neg.min() >= 0.0 and neg.max() <= 1.0
+    assert (neg.reshape(len(neg), -1).max(axis=1) > 0.3).all()  # no blank crops
+
+
+def test_one_training_step_lowers_the_loss(mnist):
+    import keras
+
+    from training.model import NUM_CLASSES, build_model
+
+    (x, y), _ = mnist
+    keras.utils.set_random_seed(0)
+    model = build_model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    xb, yb = x[:256, ..., None].astype(np.float32) / 255.0, y[:256]
+    before = model.evaluate(xb, yb, verbose=0)
+    for _ in range(5):
+        model.train_on_batch(xb, yb)
+    assert model.output_shape == (None, NUM_CLASSES)
+    assert model.evaluate(xb, yb, verbose=0) < before

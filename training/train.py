@@ -1,0 +1,148 @@
+"""Train the digit CNN: `python -m training.train`.
+
+The story, top to bottom: prepare the data (MNIST through the shared
+normalization, optional real crops, synthetic "not a digit" crops), build the
+model, train with on-the-fly augmentation, a warm-up + cosine learning rate,
+checkpoints and a CSV log, then calibrate the reject rule and export the
+`.keras`, `.tflite` and metadata JSON to assets/models/.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from training.data import DataError, data_fingerprint, load_mnist
+from training.negatives import make_negatives
+from training.realdata import load_extra_training
+from recognizer.normalize import normalize_batch
+
+# Hyper-parameters
+EPOCHS = 16
+BATCH = 128
+PEAK_LR = 3e-3
+WARMUP_EPOCHS = 1
+VAL_SIZE = 5000
+NEGATIVES_TRAIN = 9000
+NEGATIVES_VAL = 1000
+SEED = 1234
+REJECT_CLASS = 10
+MAX_FALSE_REJECT = 0.002  # at most this share of held-back digits may be rejected
+
+
+def prepare_data(args):
+    """Normalized arrays: train (MNIST + extras + negatives) and validation (MNIST + negatives)."""
+    (x_train, y_train), _ = load_mnist(args.data)
+    digits = normalize_batch(x_train, ink="light")
+    x_val, y_val = digits[-VAL_SIZE:], y_train[-VAL_SIZE:].astype(np.int64)
+    x_tr, y_tr = digits[:-VAL_SIZE], y_train[:-VAL_SIZE].astype(np.int64)
+    extra_x, extra_y = load_extra_training(args.extra)
+    neg_tr = make_negatives(NEGATIVES_TRAIN, x_train[:-VAL_SIZE], seed=SEED)
+    neg_val = make_negatives(NEGATIVES_VAL, x_train[-VAL_SIZE:], seed=SEED + 1)
+    x_tr = np.concatenate([x_tr, extra_x, neg_tr])
+    y_tr = np.concatenate([y_tr, extra_y, np.full(len(neg_tr), REJECT_CLASS)])
+    x_val = np.concatenate([x_val, neg_val])
+    y_val = np.concatenate([y_val, np.full(len(neg_val), REJECT_CLASS)])
+    print(f"train {len(x_tr)} crops ({len(extra_x)} real extra, {len(neg_tr)} negatives), "
+          f"validation {len(x_val)}")
+    return (x_tr[..., None], y_tr), (x_val[..., None], y_val)
+
+
+def make_datasets(train, val, tf):
+    from training.augment import augment_batch
+
+    train_ds = (tf.data.Dataset.from_tensor_slices(train)
+                .shuffle(len(train[0]), seed=SEED, reshuffle_each_iteration=True)
+                .batch(BATCH, drop_remainder=True)
+                .map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
+                .prefetch(tf.data.AUTOTUNE))
+    val_ds = tf.data.Dataset.from_tensor_slices(val).batch(512)
+    return train_ds, val_ds
+
+
+def learning_rate(steps_per_epoch: int, epochs: int, keras):
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=PEAK_LR / 10, decay_steps=max(1, steps_per_epoch * (epochs - WARMUP_EPOCHS)),
+        warmup_target=PEAK_LR, warmup_steps=steps_per_epoch * WARMUP_EPOCHS, alpha=0.01)
+
+
+def calibrate(model, val) -> dict:
+    """Pick the digit-confidence floor so few real digits are rejected; measure both error sides."""
+    probs = model.predict(val[0], batch_size=1024, verbose=0)
+    is_digit = val[1] != REJECT_CLASS
+    conf = probs[:, :REJECT_CLASS].max(axis=1)
+    said_reject = probs.argmax(axis=1) == REJECT_CLASS
+    base_false = said_reject[is_digit].mean()
+    budget = max(MAX_FALSE_REJECT - base_false, 0.0)
+    kept = conf[is_digit & ~said_reject]
+    floor = float(np.quantile(kept, budget * is_digit.sum() / max(len(kept), 1))) if budget > 0 else 0.0
+    rejected = said_reject | (conf < floor)
+    return {"conf_threshold": round(floor, 4),
+            "val_digits_rejected": float(rejected[is_digit].mean()),
+            "val_negatives_rejected": float(rejected[~is_digit].mean())}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Train the handwritten digit CNN on MNIST (+ optional real crops).")
+    p.add_argument("--data", help="folder with the four MNIST IDX files (default: $MNIST_DIR, "
+                   "../shared/data/mnist, else download via keras.datasets)")
+    p.add_argument("--epochs", type=int, default=EPOCHS)
+    p.add_argument("--extra", default="usps,orand",
+                   help="comma-separated real crop sets added to training: usps, orand, or 'none'")
+    p.add_argument("--out", default="assets/models", help="export folder (default: assets/models)")
+    p.add_argument("--run-dir", default="runs/train", help="checkpoints and CSV log (default: runs/train)")
+    p.add_argument("--limit", type=int, default=0, help="train on only this many crops (smoke tests)")
+    args = p.parse_args(argv)
+    args.extra = [] if args.extra in ("", "none") else args.extra.split(",")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    start = time.time()
+    try:
+        train, val = prepare_data(args)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.limit:
+        order = np.random.default_rng(SEED).permutation(len(train[0]))[: args.limit]
+        train = (train[0][order], train[1][order])
+
+    import keras
+    import tensorflow as tf
+
+    from training.export import export_model
+    from training.model import build_model
+
+    keras.utils.set_random_seed(SEED)
+    run_dir = Path(args.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    train_ds, val_ds = make_datasets(train, val, tf)
+    steps = len(train[0]) // BATCH
+    model = build_model()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(steps, args.epochs, keras)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    callbacks = [keras.callbacks.ModelCheckpoint(run_dir / "checkpoint.keras", monitor="val_accuracy",
+                                                 save_best_only=True),
+                 keras.callbacks.CSVLogger(run_dir / "log.csv")]
+    model.fit(train_ds, epochs=args.epochs, validation_data=val_ds, callbacks=callbacks,
+              verbose=1 if sys.stdout.isatty() else 2)
+    calibration = calibrate(model, val)
+    minutes = (time.time() - start) / 60
+    print(f"trained in {minutes:.1f} min; calibration {calibration}")
+    info = {"training_minutes": round(minutes, 1), "epochs": args.epochs, "extra_training": args.extra,
+            "data_sha256": data_fingerprint(args.data), **calibration}
+    paths = export_model(model, Path(args.out), info)
+    print("exported " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
