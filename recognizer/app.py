@@ -1,0 +1,229 @@
+"""The capture loop: read a frame, recognize, track, draw, write, show, handle keys.
+
+Shaped like OpenCV's samples/python/digits_video.py: `run()` opens the source
+and outputs, then one flat while-loop does everything per frame. Whatever
+stops it (end of file, q/Esc, a closed window, Ctrl-C, a lost camera), the
+`finally` closes the outputs, so the video plays and the JSON lines are whole.
+
+Keys: q/Esc quit, space pause, s snapshot (PNG + JSON), t debug view,
++/- confidence threshold.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from recognizer.capture import SourceError, open_source
+from recognizer.normalize import normalize_batch
+from recognizer.output import Outputs, save_snapshot
+from recognizer.pipeline import Recognizer
+from recognizer.tracking import DigitTracker
+
+WINDOW = "digits"
+CONF_STEP = 0.05
+
+
+class Stopwatch:
+    """Per-stage wall times of the loop (read, recognize, track, draw, write), for the summary and bench."""
+
+    def __init__(self):
+        self.stages: dict[str, list[float]] = defaultdict(list)
+        self._t = time.perf_counter()
+
+    def start(self) -> None:
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> float:
+        now = time.perf_counter()
+        self.stages[stage].append(now - self._t)
+        self._t = now
+        return self.stages[stage][-1]
+
+    def medians_ms(self) -> dict[str, float]:
+        return {k: 1000 * float(np.median(v)) for k, v in self.stages.items() if v}
+
+
+class StopFlag:
+    """Ctrl-C / SIGTERM ask the loop to stop after the current frame; a second Ctrl-C forces it."""
+
+    def __init__(self):
+        self.set = False
+        self._old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. called from a worker): no handler
+                pass
+
+    def _handle(self, signum, _frame) -> None:
+        if self.set and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.set = True
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def display_available() -> bool:
+    """A window can be shown: not offscreen, and on Linux an X11/Wayland display is set."""
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def draw_status(image: np.ndarray, fps: float, latency_ms: float, conf: float | None,
+                paused: bool) -> np.ndarray:
+    """Frame rate, latency and threshold in the top-left corner, on a dark band for contrast."""
+    text = f"{fps:5.1f} fps  {latency_ms:5.1f} ms"
+    if conf is not None:
+        text += f"  conf>={conf:.2f}"
+    if paused:
+        text += "  PAUSED"
+    scale = max(0.5, image.shape[1] / 1400)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.rectangle(image, (0, 0), (w + 12, h + base + 12), (0, 0, 0), -1)
+    cv2.putText(image, text, (6, h + 6), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return image
+
+
+def debug_view(frame: np.ndarray, results, annotated: np.ndarray) -> np.ndarray:
+    """The t key: the binarized frame, then the strip of 28x28 crops the classifier saw.
+
+    Computed from the results' boxes with the shared normalization, so it shows
+    exactly what a crop looks like after normalize_crop.
+    """
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+    binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 10)
+    boxes = [d.box for d in results.digits] + [r.box for r in results.rejected]
+    crops = [gray[y:y + h, x:x + w] for x, y, w, h in boxes if w > 0 and h > 0]
+    strip = crop_strip(normalize_batch(crops) if crops else np.zeros((0, 28, 28)), frame.shape[1])
+    top = np.hstack([annotated, cv2.cvtColor(binary, cv2.COLOR_GRAY2BGR)])
+    top = cv2.resize(top, (frame.shape[1], frame.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return np.vstack([top, strip])
+
+
+def crop_strip(batch: np.ndarray, width: int, cell: int = 40) -> np.ndarray:
+    """(N, 28, 28) -> one BGR strip `width` wide, crops enlarged to `cell` px, in detection order."""
+    per_row = max(1, width // cell)
+    rows = max(1, -(-len(batch) // per_row))
+    strip = np.full((rows * cell, width, 3), 40, np.uint8)
+    for i, crop in enumerate(batch):
+        y, x = (i // per_row) * cell, (i % per_row) * cell
+        tile = cv2.resize((crop * 255).astype(np.uint8), (cell - 2, cell - 2), interpolation=cv2.INTER_NEAREST)
+        strip[y + 1:y + cell - 1, x + 1:x + cell - 1] = tile[:, :, None]
+    return strip
+
+
+def render(results, image: np.ndarray) -> np.ndarray:
+    """Boxes, digits, confidences and numbers drawn by the results themselves (the core's annotators)."""
+    out = results.plot(image.copy())
+    return out if out is not None else image
+
+
+def run(args, stopwatch: Stopwatch | None = None) -> int:
+    """Process one --source until it ends or the user stops; returns the exit code."""
+    sw = stopwatch or Stopwatch()
+    source = open_source(args.source, lost_after=args.camera_timeout)
+    recognizer = Recognizer(model=args.model, **({"conf": args.conf} if args.conf is not None else {}))
+    show = not args.no_display and display_available()
+    outputs = Outputs(args.json, args.output, stream=source.stream, fps=source.fps,
+                      single_image=not source.stream and source.frame_count == 1)
+    tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
+    stop = StopFlag()
+    bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",
+               disable=show or source.live or source.frame_count == 1, file=sys.stderr)
+    frames = skipped = 0
+    paused, debug, fps, latency = False, False, 0.0, 0.0
+    frame = results = annotated = None
+    t_start = time.perf_counter()
+    message, code = None, 0
+    try:
+        while not stop.set and (args.max_frames is None or frames < args.max_frames):
+            if not paused or frame is None:
+                sw.start()
+                frame = source.read()
+                if frame is None:
+                    break
+                sw.lap("read")
+                if frame.image is None:  # folder mode: report, skip, go on
+                    tqdm.write(f"skipped: {frame.error}", file=sys.stderr)
+                    skipped += 1
+                    bar.update(1)
+                    continue
+                results = recognizer(frame.image, source=frame.name, frame_index=frame.index)
+                results.time = frame.time
+                latency = sw.lap("recognize")
+                if tracker:
+                    results = tracker.update(results)
+                    sw.lap("track")
+                annotated = None
+                if show or outputs.wants_drawing:
+                    annotated = render(results, frame.image)
+                    if show:
+                        draw_status(annotated, fps, 1000 * latency, getattr(recognizer, "conf", None), paused)
+                    sw.lap("draw")
+                outputs.write(results, annotated)
+                sw.lap("write")
+                frames += 1
+                bar.update(1)
+                elapsed = time.perf_counter() - t_start
+                fps = frames / elapsed if elapsed > 0 else 0.0
+            if not show:
+                continue
+            view = debug_view(frame.image, results, annotated) if debug else annotated
+            cv2.imshow(WINDOW, view)
+            key = cv2.waitKey(30 if paused else (1 if source.stream else 0)) & 0xFF
+            if key in (ord("q"), 27) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                break
+            if key == ord(" "):
+                paused = not paused
+            elif key == ord("s"):
+                tqdm.write(f"snapshot: {save_snapshot(args.snapshots, view, results)}", file=sys.stderr)
+            elif key == ord("t"):
+                debug = not debug
+            elif key in (ord("+"), ord("="), ord("-")) and hasattr(recognizer, "conf"):
+                step = CONF_STEP if key != ord("-") else -CONF_STEP
+                recognizer.conf = float(np.clip(recognizer.conf + step, 0.05, 0.99))
+    except SourceError as exc:  # camera lost mid-run: stop, keep what was written
+        message, code = str(exc), 1
+    except KeyboardInterrupt:
+        stop.set = True
+    finally:
+        outputs.close()
+        source.close()
+        bar.close()
+        stop.restore()
+        if show:
+            cv2.destroyAllWindows()
+    elapsed = time.perf_counter() - t_start
+    summary(frames, skipped, elapsed, outputs, interrupted=stop.set)
+    if message:
+        print(f"error: {message}", file=sys.stderr)
+    if stop.set:
+        return 130
+    return code or (1 if skipped else 0)
+
+
+def summary(frames: int, skipped: int, elapsed: float, outputs: Outputs, interrupted: bool) -> None:
+    """One line on stderr: what was processed, how fast, where the outputs are."""
+    rate = frames / elapsed if elapsed > 0 else 0.0
+    parts = [f"processed {frames} frame{'s' if frames != 1 else ''} in {elapsed:.1f} s ({rate:.1f} fps)"]
+    if skipped:
+        parts.append(f"{skipped} unreadable skipped")
+    written = [str(w.path) for w in (outputs.json, outputs.video, outputs.images) if w is not None]
+    if written:
+        parts.append("wrote " + ", ".join(written))
+    if interrupted:
+        parts.insert(0, "interrupted")
+    print("; ".join(parts), file=sys.stderr)

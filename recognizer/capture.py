@@ -1,0 +1,307 @@
+"""Frame sources: a live camera, a video file or URL, one image, a folder of images.
+
+Every source yields `Frame`s in order and is used the same way:
+
+    with open_source("0") as source:
+        while (frame := source.read()) is not None:
+            ...
+
+A live camera must never make processing wait for the sensor, and a slow loop
+must never show an old frame: a reader thread keeps only the NEWEST frame, and
+`read()` hands out each one at most once (sequence numbers tell, unlike
+imutils' VideoStream, which hands out the same frame again). A file is the
+opposite: every frame is processed, in order, none dropped; a small bounded
+queue lets decoding of frame i+1 overlap processing of frame i.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
+                    ".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".sr", ".ras", ".avif"}
+CAMERA_LOST_AFTER_S = 5.0  # a camera that delivers nothing for this long is gone
+FILE_QUEUE = 8  # decoded frames buffered ahead of processing (bounded: never drops)
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened or read; the message is one line for the user."""
+
+
+@dataclass
+class Frame:
+    """One image to process, with where it came from."""
+
+    image: np.ndarray | None  # BGR; None when an image file could not be read
+    index: int  # sequence number within the source (0, 1, 2, ...)
+    time: float | None  # seconds into the video / since the camera started; None for images
+    name: str  # source name written to results ("0", "clip.mp4", "scans/a.png")
+    error: str | None = None  # why `image` is None (folder mode reports and goes on)
+
+
+def quiet_opencv() -> None:
+    """Silence OpenCV's backend chatter (V4L/FFMPEG warnings) so our own one-line errors stand out."""
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:
+        pass
+
+
+def is_camera(source: str) -> bool:
+    return str(source).isdigit()
+
+
+def is_url(source: str) -> bool:
+    return "://" in str(source)
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+class CameraSource:
+    """A live camera read by a background thread that keeps only the newest frame.
+
+    When the camera stops delivering (unplugged, driver hiccup) the thread
+    re-opens it with growing back-off; after `lost_after` seconds without a
+    frame `read()` raises SourceError so the app can stop with outputs intact.
+    """
+
+    stream = True
+    live = True
+
+    def __init__(self, index: int, lost_after: float = CAMERA_LOST_AFTER_S, api: int = cv2.CAP_ANY):
+        self.index, self.lost_after, self.api = index, lost_after, api
+        self.name = str(index)
+        self.cap = cv2.VideoCapture(index, api)
+        if not self.cap.isOpened() or not self._first_frame():
+            self.cap.release()
+            raise SourceError(f"no camera could be opened at index {index} "
+                              f"(tried --source {index}); try --demo or --source VIDEO_FILE")
+        self.fps = self.cap.get(cv2.CAP_PROP_FPS) or 0.0
+        self.width = int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.frame_count = 0  # unknown for a live stream
+        self._cond = threading.Condition()
+        self._latest: np.ndarray | None = self._first
+        self._seq, self._taken = 0, -1
+        self._t0 = time.monotonic()
+        self._stamp = 0.0
+        self._lost: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._reader, name=f"camera-{index}", daemon=True)
+        self._thread.start()
+
+    def _first_frame(self) -> bool:
+        """Some drivers open but never deliver: insist on one real frame within a second or two."""
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            ok, image = self.cap.read()
+            if ok and image is not None:
+                self._first = image
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _reader(self) -> None:
+        """Read as fast as the camera delivers; overwrite the previous frame (never queue)."""
+        last_ok, backoff = time.monotonic(), 0.1
+        while not self._stop.is_set():
+            ok, image = self.cap.read()
+            now = time.monotonic()
+            if ok and image is not None:
+                last_ok, backoff = now, 0.1
+                with self._cond:
+                    self._latest, self._seq, self._stamp = image, self._seq + 1, now - self._t0
+                    self._cond.notify_all()
+                continue
+            if now - last_ok > self.lost_after:
+                with self._cond:
+                    self._lost = (f"camera {self.index} stopped delivering frames "
+                                  f"for {self.lost_after:.0f} s; giving up")
+                    self._cond.notify_all()
+                return
+            self._stop.wait(backoff)  # retry with back-off, re-opening the device
+            backoff = min(backoff * 2, 1.0)
+            self.cap.release()
+            self.cap = cv2.VideoCapture(self.index, self.api)
+
+    def read(self, timeout: float = 0.5) -> Frame | None:
+        """The newest frame not yet handed out; waits for a new one. Raises SourceError when lost.
+
+        Returns None only when the source was closed.
+        """
+        with self._cond:
+            while self._seq == self._taken:
+                if self._lost:
+                    raise SourceError(self._lost)
+                if self._stop.is_set():
+                    return None
+                self._cond.wait(timeout)
+            self._taken = self._seq
+            return Frame(self._latest, self._seq, self._stamp, self.name)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._thread.join(timeout=2.0)
+        self.cap.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class VideoSource:
+    """A video file or URL: every frame, in order, decoded one step ahead by a thread."""
+
+    stream = True
+    live = False
+
+    def __init__(self, path: str):
+        self.name = str(path)
+        self.cap = cv2.VideoCapture(str(path))
+        if not self.cap.isOpened():
+            raise SourceError(f"cannot open video {path}: not a video OpenCV can read")
+        self.fps = self.cap.get(cv2.CAP_PROP_FPS) or 0.0
+        if not 0 < self.fps < 1000:
+            self.fps = 0.0
+        self.width = int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.frame_count = max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        ok, self._first = self.cap.read()
+        if not ok or self._first is None:  # opens but decodes nothing: corrupt or empty
+            self.cap.release()
+            raise SourceError(f"cannot read video {path}: no frame could be decoded")
+        self._queue: queue.Queue = queue.Queue(maxsize=FILE_QUEUE)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._reader, name="video-reader", daemon=True)
+        self._thread.start()
+
+    def _reader(self) -> None:
+        """Decode in order into a bounded queue: it blocks when full instead of dropping."""
+        index, image = 0, self._first
+        while not self._stop.is_set():
+            if index > 0:
+                ok, image = self.cap.read()
+                if not ok or image is None:
+                    break
+            t = index / self.fps if self.fps else self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            item = Frame(image, index, t, self.name)
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            index += 1
+        self._put_end()
+
+    def _put_end(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(None, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self) -> Frame | None:
+        """The next frame in order, or None at the end of the video."""
+        if self._stop.is_set():
+            return None
+        return self._queue.get()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self.cap.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ImageSource:
+    """One image file or a folder of them (sorted by name); unreadable files come back with `error`."""
+
+    stream = False
+    live = False
+    fps = 0.0
+
+    def __init__(self, paths: list[Path], name: str):
+        self.paths, self.name = paths, name
+        self.frame_count = len(paths)
+        self._next = 0
+
+    def read(self) -> Frame | None:
+        if self._next >= len(self.paths):
+            return None
+        path = self.paths[self._next]
+        self._next += 1
+        image = read_image(path)
+        error = None if image is not None else f"cannot read image {path}: not a valid image file"
+        return Frame(image, self._next - 1, None, str(path), error)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """cv2.imread that also takes non-ASCII paths and never raises (None when unreadable)."""
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return image
+
+
+def folder_images(folder: Path) -> list[Path]:
+    """Image files in a folder, sorted by name (not recursive)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
+
+
+def open_source(source: str, lost_after: float = CAMERA_LOST_AFTER_S):
+    """--source value -> the matching source; SourceError (one line) when it cannot be used."""
+    quiet_opencv()
+    source = str(source)
+    if is_camera(source):
+        return CameraSource(int(source), lost_after=lost_after)
+    if is_url(source):
+        return VideoSource(source)
+    path = Path(source)
+    if path.is_dir():
+        paths = folder_images(path)
+        if not paths:
+            raise SourceError(f"no images in folder {path} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})")
+        return ImageSource(paths, str(path))
+    if not path.exists():
+        raise SourceError(f"source not found: {source}")
+    if not os.access(path, os.R_OK):
+        raise SourceError(f"cannot read {source}: permission denied")
+    if is_image_file(path):
+        image = read_image(path)
+        if image is None:
+            raise SourceError(f"cannot read image {path}: not a valid image file")
+        return ImageSource([path], str(path))
+    return VideoSource(source)

@@ -1,0 +1,101 @@
+"""Command line: parse flags, pick what to run, turn every expected failure into one line.
+
+    python main.py                          # camera 0
+    python main.py --source clip.mp4 --output out.mp4 --json out.jsonl
+    python main.py --source scans/ --output annotated/ --json scans.jsonl
+    python main.py --demo                   # bundled demo video
+
+Bad input (missing file, corrupt image, no camera, missing model) prints
+"error: ..." on stderr and exits non-zero, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_VIDEO = ROOT / "assets" / "demo" / "demo.mp4"
+DEMO_OUT = ROOT / "runs" / "demo"
+SNAPSHOTS = ROOT / "runs" / "snapshots"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="main.py",
+        description="Recognize handwritten digits and numbers live from a camera, a video, images or a folder.",
+        epilog="keys in the window: q/Esc quit, space pause, s snapshot (PNG+JSON), "
+               "t debug view (binary image + 28x28 crops), +/- confidence threshold",
+    )
+    p.add_argument("--source", default="0",
+                   help="camera index (0, 1, ...), video file, rtsp/http URL, image, or folder of images "
+                        "(default: camera 0)")
+    p.add_argument("--demo", action="store_true",
+                   help=f"run on the bundled demo video ({DEMO_VIDEO.relative_to(ROOT)}); "
+                        f"writes {DEMO_OUT.relative_to(ROOT)}/demo.mp4 and demo.jsonl unless --output/--json say otherwise")
+    p.add_argument("--output", "-o", metavar="PATH",
+                   help="annotated output: a video file (.mp4/.avi) for camera/video, "
+                        "an image file for one image, a folder for a folder of images")
+    p.add_argument("--json", metavar="FILE", help="write JSON lines: one record per frame or image, flushed as it goes")
+    p.add_argument("--model", metavar="FILE", help="TFLite model (default: assets/models/digits.tflite)")
+    p.add_argument("--conf", type=float, metavar="P",
+                   help="minimum confidence to accept a digit (default: the model's own threshold); "
+                        "+/- change it live")
+    p.add_argument("--no-display", action="store_true",
+                   help="no window (automatic when there is no display); files show a progress bar")
+    p.add_argument("--no-track", action="store_true", help="video: no tracking or temporal smoothing")
+    p.add_argument("--smooth", type=int, default=5, metavar="N",
+                   help="video: average each tracked digit's probabilities over the last N frames (default 5)")
+    p.add_argument("--camera-timeout", type=float, default=5.0, metavar="S",
+                   help="a camera that delivers no frame for S seconds is given up (retrying with back-off "
+                        "until then; default 5)")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--snapshots", default=str(SNAPSHOTS), metavar="DIR",
+                   help="where the s key saves snapshots (default runs/snapshots)")
+    p.add_argument("--form", metavar="TEMPLATE|auto",
+                   help="read a paper form: a template file, or 'auto' to find boxes and grids")
+    return p
+
+
+def apply_demo(args) -> None:
+    """--demo: the bundled video, with default outputs under runs/demo/."""
+    if not DEMO_VIDEO.is_file():
+        raise FileNotFoundError(f"demo video missing: {DEMO_VIDEO} (render it with: python -m training.demo_video)")
+    args.source = str(DEMO_VIDEO)
+    if not args.output and not args.json:
+        args.output = str(DEMO_OUT / "demo.mp4")
+        args.json = str(DEMO_OUT / "demo.jsonl")
+        print(f"demo: writing {args.output} and {args.json}", file=sys.stderr)
+
+
+def run_form(args) -> int:
+    """--form: dispatch to the paper-forms module, if this install has it."""
+    try:
+        from recognizer import forms
+        run = forms.run
+    except (ImportError, AttributeError):
+        print("error: --form is not available in this version (recognizer.forms.run missing)", file=sys.stderr)
+        return 2
+    return int(run(args) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from recognizer.capture import SourceError
+    from recognizer.classifier import ModelError
+    from recognizer.output import OutputError
+
+    try:
+        if args.form:
+            return run_form(args)
+        if args.demo:
+            apply_demo(args)
+        from recognizer.app import run
+
+        return run(args)
+    except (SourceError, ModelError, OutputError, FileNotFoundError) as exc:
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,191 @@
+"""Stable ids and steady labels for digits across video frames (supervision-style tracker).
+
+    tracker = DigitTracker()
+    results = tracker.update(results)   # each frame, after recognition
+
+A single frame's classification of a blurred or half-lit digit can waver
+between two classes. The tracker matches each frame's digits to the previous
+ones by box overlap (IoU, with a centroid fall-back for fast motion), averages
+the class probabilities of the last `window` frames of each track, and shows a
+track's label only once that average is confident. A shown label then holds
+until another class clearly beats it (hysteresis), so labels don't flicker.
+Every digit it keeps gains `track` (its id); digits of tracks not yet
+confident are moved to `results.rejected` as "unconfirmed".
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recognizer.results import Digit, Number, Rejected, Results
+
+NUM_DIGITS = 10
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of boxes (N,4) and (M,4) given as x, y, w, h."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    ax0, ay0, ax1, ay1 = a[:, 0:1], a[:, 1:2], a[:, 0:1] + a[:, 2:3], a[:, 1:2] + a[:, 3:4]
+    bx0, by0, bx1, by1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0, None)
+    ih = np.clip(np.minimum(ay1, by1) - np.maximum(ay0, by0), 0, None)
+    inter = iw * ih
+    union = a[:, 2:3] * a[:, 3:4] + b[:, 2] * b[:, 3] - inter
+    return inter / np.maximum(union, 1e-9)
+
+
+def centroid_closeness(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 - centre distance / larger box side, clipped at 0: 1 when centres coincide."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    ca, cb = a[:, :2] + a[:, 2:] / 2, b[:, :2] + b[:, 2:] / 2
+    dist = np.linalg.norm(ca[:, None, :] - cb[None, :, :], axis=2)
+    scale = np.maximum(a[:, None, 2:].max(axis=2), b[None, :, 2:].max(axis=2))
+    return np.clip(1.0 - dist / np.maximum(scale, 1e-9), 0.0, 1.0)
+
+
+def greedy_match(score: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs (row, col) taken best-score first; each row and column used once."""
+    pairs = []
+    if score.size == 0:
+        return pairs
+    order = np.dstack(np.unravel_index(np.argsort(-score, axis=None), score.shape))[0]
+    used_r, used_c = set(), set()
+    for r, c in order:
+        if score[r, c] < threshold:
+            break
+        if r not in used_r and c not in used_c:
+            pairs.append((int(r), int(c)))
+            used_r.add(r)
+            used_c.add(c)
+    return pairs
+
+
+@dataclass
+class Track:
+    """One physical digit followed across frames."""
+
+    id: int
+    box: tuple
+    history: deque = field(default_factory=deque)  # recent probability vectors (10 digit classes)
+    shown: int | None = None  # label on screen, None until confident
+    missed: int = 0  # frames since last matched
+
+    def mean_probs(self) -> np.ndarray:
+        return np.mean(self.history, axis=0)
+
+
+def digit_probs(d: Digit) -> np.ndarray:
+    """The 10 digit-class probabilities, renormalized; a one-hot guess when the core gave none."""
+    if d.probs is not None and len(d.probs) >= NUM_DIGITS:
+        p = np.asarray(d.probs[:NUM_DIGITS], np.float64)
+        return p / max(p.sum(), 1e-9)
+    p = np.full(NUM_DIGITS, (1.0 - d.confidence) / (NUM_DIGITS - 1))
+    p[d.digit] = d.confidence
+    return p
+
+
+class DigitTracker:
+    """Match digits frame to frame, smooth their probabilities, show labels with hysteresis."""
+
+    def __init__(self, window: int = 5, show: float = 0.6, switch_margin: float = 0.2,
+                 hide: float = 0.35, max_missed: int = 5, min_iou: float = 0.3):
+        self.window = window  # frames averaged per track
+        self.show = show  # a hidden track shows its label once its mean probability reaches this
+        self.switch_margin = switch_margin  # a shown label changes only when beaten by this much
+        self.hide = hide  # a shown label is hidden again when its mean probability drops below this
+        self.max_missed = max_missed  # frames a track survives unmatched (occlusion, a blurred frame)
+        self.min_iou = min_iou
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def reset(self) -> None:
+        self.tracks, self._next_id = [], 1
+
+    def _match(self, digits: list[Digit]) -> list[tuple[int, int]]:
+        """Pairs (track index, digit index): IoU first, then centroid closeness for the rest."""
+        tb = np.array([t.box for t in self.tracks], np.float64).reshape(-1, 4)
+        db = np.array([d.box for d in digits], np.float64).reshape(-1, 4)
+        pairs = greedy_match(iou_matrix(tb, db), self.min_iou)
+        free_t = [i for i in range(len(tb)) if i not in {p[0] for p in pairs}]
+        free_d = [j for j in range(len(db)) if j not in {p[1] for p in pairs}]
+        if free_t and free_d:
+            close = centroid_closeness(tb[free_t], db[free_d])
+            pairs += [(free_t[r], free_d[c]) for r, c in greedy_match(close, 0.5)]
+        return pairs
+
+    def _decide(self, track: Track) -> None:
+        """Hysteresis: show when confident, switch only when clearly beaten, hide when doubtful."""
+        mean = track.mean_probs()
+        best = int(mean.argmax())
+        if track.shown is None:
+            if mean[best] >= self.show:
+                track.shown = best
+        elif best != track.shown and mean[best] >= mean[track.shown] + self.switch_margin:
+            track.shown = best if mean[best] >= self.show else None
+        elif mean[track.shown] < self.hide:
+            track.shown = None
+
+    def update(self, results: Results) -> Results:
+        """Assign track ids, smooth labels; returns the same Results, changed in place."""
+        digits = results.digits
+        pairs = self._match(digits)
+        owner = {j: self.tracks[i] for i, j in pairs}
+        for track in self.tracks:
+            track.missed += 1
+        for j, d in enumerate(digits):
+            track = owner.get(j)
+            if track is None:
+                track = Track(self._next_id, d.box, deque(maxlen=self.window))
+                self._next_id += 1
+                self.tracks.append(track)
+            track.box, track.missed = tuple(d.box), 0
+            track.history.append(digit_probs(d))
+            self._decide(track)
+            owner[j] = track
+        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
+        return self._apply(results, owner)
+
+    def _apply(self, results: Results, owner: dict[int, Track]) -> Results:
+        """Write smoothed labels into the digits; unconfirmed ones go to `rejected`."""
+        kept = []
+        for j, d in enumerate(results.digits):
+            track = owner[j]
+            d.track = track.id
+            if track.shown is None:
+                results.rejected.append(Rejected(d.box, "unconfirmed", float(d.confidence)))
+                continue
+            mean = track.mean_probs()
+            d.digit, d.confidence = track.shown, float(mean[track.shown])
+            kept.append(d)
+        results.digits = kept
+        results.numbers = relabel_numbers(results.numbers, kept)
+        return results
+
+
+def union_box(boxes) -> tuple[int, int, int, int]:
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
+def relabel_numbers(numbers: list[Number], kept: list[Digit]) -> list[Number]:
+    """Rebuild each number's text from its (now smoothed) digits, dropping unconfirmed ones."""
+    alive = {id(d) for d in kept}
+    out = []
+    for n in numbers:
+        ds = [d for d in n.digits if id(d) in alive]
+        if not n.digits:  # the core gave no digit list: keep the number as it is
+            out.append(n)
+        elif ds:
+            n.digits = ds
+            n.box = union_box([d.box for d in ds])
+            n.text = "".join(str(d.digit) for d in ds)
+            n.confidence = float(min(d.confidence for d in ds))
+            out.append(n)
+    return out
