@@ -1,0 +1,89 @@
+"""Find boxed tables without a template: comb rows, character boxes, Sudoku-like grids.
+
+A table is a connected web of printed lines whose outline is a quadrilateral:
+the ink component's convex hull has four corners and ink runs along its edges.
+Each table is warped level on its own (a photo's perspective differs across the
+sheet), then split into cells by grid.find_grid.
+"""
+from __future__ import annotations
+
+import cv2
+import imutils
+import numpy as np
+
+from recognizer.forms.grid import ink_mask
+from recognizer.forms.page import quad_of, quad_size, warp_quad
+
+MIN_TABLE_FRACTION = 0.004  # of the image area: smaller boxes are letters, not tables
+EDGE_INK = 0.7  # share of a table's outline that must be printed line
+TABLE_MARGIN = 0.02  # of the table's size, kept around it when warping it level
+
+
+def edge_ink_fraction(ink: np.ndarray, quad: np.ndarray, samples: int = 200) -> float:
+    """How much of the quadrilateral's outline lies on ink (a drawn box scores near 1)."""
+    h, w = ink.shape
+    x0, y0 = quad.min(axis=0)
+    x1, y1 = quad.max(axis=0)
+    tol = max(5, int(0.015 * max(x1 - x0, y1 - y0))) | 1  # bent paper bows the edges a little
+    thick = cv2.dilate(ink, np.ones((tol, tol), np.uint8))
+    hits = total = 0
+    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
+        for t in np.linspace(0.05, 0.95, samples // 4):
+            x, y = (a + t * (b - a)).astype(int)
+            if 0 <= x < w and 0 <= y < h:
+                total += 1
+                hits += thick[y, x] > 0
+    return hits / max(total, 1)
+
+
+def ruling_mask(gray: np.ndarray) -> np.ndarray:
+    """Thin straight strokes (printed rulings) of a page; solid bars and blobs removed.
+
+    Rulings are found with short openings (a bent newspaper keeps short pieces
+    straight); handwriting strokes that survive stay inside their box and do not
+    change its outline. Thick solid areas (headings, shaded bars) are taken out
+    first so a bar that touches a table does not become part of it.
+    """
+    ink = ink_mask(gray)
+    side = min(gray.shape[:2])
+    thick = max(9, side // 50) | 1
+    solid = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((thick, thick), np.uint8))
+    ink = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(solid, np.ones((5, 5), np.uint8))))
+    k = max(15, side // 25)
+    hor = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, k), np.uint8))
+    ver = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((k, 1), np.uint8))
+    return cv2.dilate(hor | ver, np.ones((3, 3), np.uint8))
+
+
+def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION) -> list[np.ndarray]:
+    """Quadrilaterals (4, 2) of the boxed tables in a page, top-to-bottom then left-to-right."""
+    rulings = ruling_mask(gray)
+    contours = imutils.grab_contours(cv2.findContours(rulings, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE))
+    area_min = min_fraction * gray.shape[0] * gray.shape[1]
+    quads = []
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if w * h < area_min or min(w, h) < 12:
+            continue
+        quad = quad_of(c)
+        if quad is not None and edge_ink_fraction(rulings, quad) >= EDGE_INK:
+            quads.append(quad)
+    return sorted(quads, key=lambda q: (round(q[:, 1].min() / 20), q[:, 0].min()))
+
+
+def table_size(quad: np.ndarray, min_side: int = 28) -> tuple[int, int]:
+    """Output size for warping a table: its own edge lengths, so pixels keep their scale."""
+    w, h = quad_size(quad)
+    return max(w, min_side), max(h, min_side)
+
+
+def grow(quad: np.ndarray, margin: float = TABLE_MARGIN) -> np.ndarray:
+    """The quadrilateral pushed out from its centre, so bowed edges of a bent sheet stay inside."""
+    centre = quad.mean(axis=0)
+    return (centre + (quad - centre) * (1 + 2 * margin)).astype(np.float32)
+
+
+def level_tables(image: np.ndarray, gray: np.ndarray | None = None):
+    """(Page-like warp, quad) for every table found: each one warped level on its own."""
+    gray = gray if gray is not None else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return [(warp_quad(gray, q, table_size(q)), q) for q in find_tables(gray)]

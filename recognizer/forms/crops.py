@@ -1,0 +1,108 @@
+"""Cut the handwriting out of a cell or a field as MNIST-ready crops.
+
+Input is ink with the printed lines already removed (grid.Grid.ink). What is left
+of a line at a cell's edge is thin and hugs the border; a digit is the biggest
+blob near the middle plus its broken-off strokes. Crops are the pen's own gray
+levels, masked to the chosen strokes, so neighbouring ink never leaks in.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MIN_DIGIT_HEIGHT = 0.22  # of the cell height: smaller ink is a dot or a smudge, the cell is blank
+BORDER_BAND = 0.12  # of the cell size: thin ink inside this band along an edge is a line remnant
+
+
+def components(ink: np.ndarray, min_area: int = 4):
+    """Connected components as (stats rows x, y, w, h, area; label image)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = [i for i in range(1, n) if stats[i, 4] >= min_area]
+    return labels, {i: stats[i] for i in keep}
+
+
+def is_border_remnant(s, w: int, h: int) -> bool:
+    """A thin sliver lying along the cell edge: left over from a box line or its shadow."""
+    x, y, bw, bh, _ = s
+    bx = by = max(2, int(BORDER_BAND * min(w, h)))  # a wide box's band is as thin as a cell's
+    near_side = x + bw <= bx or x >= w - bx
+    near_top = y + bh <= by or y >= h - by
+    thin = min(bw, bh) <= max(3, 0.06 * min(w, h))
+    return near_side or near_top or (thin and (x <= 1 or y <= 1 or x + bw >= w - 1 or y + bh >= h - 1)
+                                     and max(bw / w, bh / h) > 0.5)
+
+
+def digit_mask(ink: np.ndarray) -> np.ndarray | None:
+    """Mask of the one digit in a cell's ink, or None when the cell is blank."""
+    h, w = ink.shape
+    labels, comps = components(ink, min_area=max(4, int(0.001 * h * w)))
+    comps = {i: s for i, s in comps.items() if not is_border_remnant(s, w, h)}
+    if not comps:
+        return None
+    main = max(comps, key=lambda i: comps[i][4])
+    mx, my, mw, mh, ma = comps[main]
+    if mh < MIN_DIGIT_HEIGHT * h and mw < MIN_DIGIT_HEIGHT * w:
+        return None
+    keep = [main]
+    for i, (x, y, bw, bh, a) in comps.items():
+        if i == main or a < 0.08 * ma:
+            continue
+        gap_x = max(mx - (x + bw), x - (mx + mw), 0)
+        gap_y = max(my - (y + bh), y - (my + mh), 0)
+        if gap_x <= 0.15 * w and gap_y <= 0.15 * h:
+            keep.append(i)
+    return np.isin(labels, keep).astype(np.uint8) * 255
+
+
+def masked_crop(gray: np.ndarray, mask: np.ndarray, pad: int = 2):
+    """Light-on-dark crop of the masked strokes (pen gray levels kept) and its box (x, y, w, h)."""
+    ys, xs = np.nonzero(mask)
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, mask.shape[1])
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, mask.shape[0])
+    soft = cv2.dilate(mask, np.ones((3, 3), np.uint8))[y0:y1, x0:x1]
+    paper = float(np.percentile(gray, 90))
+    ink = np.clip(paper - gray[y0:y1, x0:x1].astype(np.float32), 0, 255)
+    ink = ink * (soft > 0)
+    return ink / max(float(ink.max()), 1.0), (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+
+def cell_crop(gray: np.ndarray, ink: np.ndarray, box):
+    """(crop, box in the table's pixels) for the digit in one cell, or None when blank."""
+    x, y, w, h = box
+    mask = digit_mask(ink[y:y + h, x:x + w])
+    if mask is None:
+        return None
+    crop, (cx, cy, cw, ch) = masked_crop(gray[y:y + h, x:x + w], mask)
+    return crop, (x + cx, y + cy, cw, ch)
+
+
+def split_digits(ink: np.ndarray, min_height: float = 0.3) -> list[np.ndarray]:
+    """Masks of the digits written in a free box or on a ruled line, left to right.
+
+    Blobs are grouped into digits by their horizontal overlap (a broken 5 or 7
+    stays one digit); specks far below the field's writing height are dropped.
+    """
+    h, w = ink.shape
+    labels, comps = components(ink, min_area=max(4, int(0.0005 * h * w)))
+    comps = {i: s for i, s in comps.items() if not is_border_remnant(s, w, h)}
+    if not comps:
+        return []
+    tallest = max(s[3] for s in comps.values())
+    groups: list[list[int]] = []
+    spans: list[list[int]] = []
+    for i in sorted(comps, key=lambda i: comps[i][0]):
+        x, y, bw, bh, a = comps[i]
+        if bh < min_height * tallest and bw < min_height * tallest:
+            # small: join the digit it overlaps, else drop it as a speck
+            for g, sp in zip(groups, spans):
+                if x < sp[1] and x + bw > sp[0]:
+                    g.append(i)
+                    break
+            continue
+        if spans and min(x + bw, spans[-1][1]) - max(x, spans[-1][0]) > 0.5 * min(bw, spans[-1][1] - spans[-1][0]):
+            groups[-1].append(i)
+            spans[-1] = [min(spans[-1][0], x), max(spans[-1][1], x + bw)]
+        else:
+            groups.append([i])
+            spans.append([x, x + bw])
+    return [np.isin(labels, g).astype(np.uint8) * 255 for g in groups]

@@ -1,0 +1,126 @@
+"""Cut one field (a template's comb, box or ruled line, or a table found by auto) into crops.
+
+Every field is first made level: its printed box is found near where it should be
+and warped to its own rectangle (so a page warp that is off by a few pixels, or a
+bent sheet, does not cut digits). The crops wait for the page's single batched
+classifier call; each keeps the homography that maps its box back to the photo.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recognizer.forms.auto import find_tables, grow, table_size
+from recognizer.forms.crops import cell_crop, masked_crop, split_digits
+from recognizer.forms.grid import find_grid, find_lines, ink_mask
+from recognizer.forms.page import warp_quad
+
+WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
+FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template box
+
+
+@dataclass
+class Slot:
+    """One crop waiting for classification: the cell (or digit order) it came from."""
+
+    crop: np.ndarray
+    box: tuple[int, int, int, int]  # in the level field's pixels
+    cell: int  # cell index for combs and grids, digit order in free fields
+
+
+@dataclass
+class CutField:
+    """A level field image, its crops, its cell layout and the map back to the photo."""
+
+    name: str
+    kind: str  # comb, box, line, grid
+    to_input: np.ndarray  # 3x3: level field pixel -> input photo pixel
+    rows: int = 1
+    cols: int = 1
+    slots: list[Slot] = field(default_factory=list)
+    spec: object = None  # the template Field, when there is one
+    size: tuple[int, int] = (0, 0)  # level field (w, h) in its own pixels
+
+
+def translate(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], np.float64)
+
+
+def level_box(gray: np.ndarray, box, to_input: np.ndarray, margin: float = FIELD_MARGIN):
+    """(level image, level->input map) of the printed box drawn near `box` in `gray`.
+
+    Looks for the biggest boxed outline within the box plus a margin; when there
+    is none (faint print, a ruled line) the template box itself is used.
+    """
+    x, y, w, h = box
+    m = int(round(margin * min(w, h)))
+    x0, y0 = max(x - m, 0), max(y - m, 0)
+    x1, y1 = min(x + w + m, gray.shape[1]), min(y + h + m, gray.shape[0])
+    region = gray[y0:y1, x0:x1]
+    quads = [q for q in find_tables(region, min_fraction=0.2)]
+    if quads:
+        quad = max(quads, key=lambda q: table_size(q)[0] * table_size(q)[1])
+        level = warp_quad(region, quad, table_size(quad))
+        return level.image, to_input @ translate(x0, y0) @ level.to_input
+    return gray[y:y + h, x:x + w], to_input @ translate(x, y)
+
+
+def free_slots(gray: np.ndarray, ink: np.ndarray, offset=(0, 0)) -> list[Slot]:
+    """Slots for the digits written freely in a box or on a line, left to right."""
+    ox, oy = offset
+    slots = []
+    for i, mask in enumerate(split_digits(ink)):
+        crop, (x, y, w, h) = masked_crop(gray, mask)
+        slots.append(Slot(crop, (x + ox, y + oy, w, h), i))
+    return slots
+
+
+def grid_slots(grid) -> list[Slot]:
+    """A slot per non-blank cell, row by row; a wide cell is read as a free field."""
+    rows, cols = grid.shape
+    slots = []
+    for r in range(rows):
+        for c in range(cols):
+            x, y, w, h = grid.cell_box(r, c)
+            if w > WIDE_CELL * h:
+                slots += [Slot(s.crop, s.box, r * cols + c) for s in
+                          free_slots(grid.gray[y:y + h, x:x + w], grid.ink[y:y + h, x:x + w], (x, y))]
+                continue
+            got = cell_crop(grid.gray, grid.ink, (x, y, w, h))
+            if got is not None:
+                slots.append(Slot(got[0], got[1], r * cols + c))
+    return slots
+
+
+def cut_template_field(gray: np.ndarray, to_input: np.ndarray, spec, page_size) -> CutField:
+    """Crops of one template field of a rectified page."""
+    box = spec.pixel_box(page_size)
+    if spec.kind == "line":
+        x, y, w, h = box
+        level, m = gray[y:y + h, x:x + w], to_input @ translate(x, y)
+        ink = ink_mask(level)
+        hor, _, ver, _ = find_lines(ink)
+        ink = ink & ~(hor | ver)
+        return CutField(spec.name, spec.kind, m, slots=free_slots(level, ink), spec=spec, size=(w, h))
+    level, m = level_box(gray, box, to_input)
+    size = (level.shape[1], level.shape[0])
+    if spec.kind == "comb":
+        grid = find_grid(level, cols=spec.cells, rows=1)
+        return CutField(spec.name, spec.kind, m, 1, spec.cells, grid_slots(grid), spec, size)
+    grid = find_grid(level, cols=1, rows=1)
+    return CutField(spec.name, spec.kind, m, slots=free_slots(grid.gray, grid.ink), spec=spec, size=size)
+
+
+def cut_tables(gray: np.ndarray, to_input: np.ndarray) -> list[CutField]:
+    """Auto mode: every boxed table on the page, cut into its cells."""
+    fields = []
+    for i, quad in enumerate(find_tables(gray)):
+        quad = grow(quad)
+        level = warp_quad(gray, quad, table_size(quad))
+        grid = find_grid(level.image)
+        rows, cols = grid.shape
+        kind = "grid" if rows > 1 else "comb" if cols > 1 else "box"
+        fields.append(CutField(f"table{i + 1}", kind, to_input @ level.to_input, rows, cols,
+                               grid_slots(grid), size=table_size(quad)))
+    return fields

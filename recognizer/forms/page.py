@@ -1,0 +1,166 @@
+"""Find the sheet in a photo and warp it flat; straighten scans that have no visible edge.
+
+A phone photo of a form shows the sheet as the largest bright quadrilateral. Warping
+that quadrilateral to a rectangle puts every field where the template says it is.
+A flatbed scan has no page edge, so it is only rotated upright by its own ruled lines.
+"""
+from __future__ import annotations
+
+import cv2
+import imutils
+import numpy as np
+
+MIN_PAGE_FRACTION = 0.2  # a sheet smaller than this share of the photo is not the page
+WORK_SIDE = 800  # page search runs on a copy this big: fast, and blur-tolerant
+
+
+def order_points(pts: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left (imutils' order, without
+    its SciPy import, which would cost the runtime's cold start)."""
+    pts = np.asarray(pts, np.float32).reshape(4, 2)
+    s, d = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
+    return np.float32([pts[s.argmin()], pts[d.argmin()], pts[s.argmax()], pts[d.argmax()]])
+
+
+def quad_size(quad: np.ndarray) -> tuple[int, int]:
+    """(w, h) of the rectangle a quadrilateral flattens to: its longer opposite edges."""
+    tl, tr, br, bl = quad
+    w = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    h = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    return max(int(round(w)), 1), max(int(round(h)), 1)
+
+
+def to_gray_u8(image: np.ndarray) -> np.ndarray:
+    """Any 8-bit OpenCV image -> single-channel uint8."""
+    if image.ndim == 2:
+        return image
+    code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+    return cv2.cvtColor(image, code)
+
+
+def find_page(image: np.ndarray, min_fraction: float = MIN_PAGE_FRACTION) -> np.ndarray | None:
+    """Corners (4, 2) float32 of the sheet in image pixels, or None when no page edge shows.
+
+    The sheet is the largest convex four-sided contour of the bright region (Otsu on a
+    blurred copy), which survives shadows and handwriting better than edge maps do.
+    """
+    gray = to_gray_u8(image)
+    scale = WORK_SIDE / max(gray.shape)
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    scale = min(scale, 1.0)
+    blur = cv2.GaussianBlur(small, (5, 5), 0)
+    _, bright = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    contours = imutils.grab_contours(cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE))
+    area_min = min_fraction * small.shape[0] * small.shape[1]
+    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
+        if cv2.contourArea(c) < area_min:
+            break
+        quad = quad_of(c)
+        if quad is not None and not touches_all_borders(quad, small.shape):
+            return (quad / scale).astype(np.float32)
+    return None
+
+
+def quad_of(contour: np.ndarray) -> np.ndarray | None:
+    """The contour's four corners when its convex hull is close to a quadrilateral."""
+    hull = cv2.convexHull(contour)
+    peri = cv2.arcLength(hull, True)
+    for eps in (0.01, 0.02, 0.03, 0.05):
+        approx = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(approx) == 4:
+            quad = order_points(approx.reshape(4, 2).astype(np.float32))
+            if cv2.contourArea(quad) > 0.85 * cv2.contourArea(hull):
+                return quad.astype(np.float32)
+            return None
+        if len(approx) < 4:
+            return None
+    return None
+
+
+def touches_all_borders(quad: np.ndarray, shape: tuple, margin: int = 3) -> bool:
+    """A 'page' that is the whole frame is no page edge at all (a scan or a close-up)."""
+    h, w = shape[:2]
+    x0, y0 = quad.min(axis=0)
+    x1, y1 = quad.max(axis=0)
+    return x0 <= margin and y0 <= margin and x1 >= w - 1 - margin and y1 >= h - 1 - margin
+
+
+def skew_angle(gray: np.ndarray, max_angle: float = 10.0) -> float:
+    """Degrees to rotate a scan so its long ruled or printed lines run level (0 when unsure)."""
+    ink = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    min_len = max(gray.shape[1] // 6, 30)
+    lines = cv2.HoughLinesP(ink, 1, np.pi / 720, threshold=min_len, minLineLength=min_len, maxLineGap=5)
+    if lines is None:
+        return 0.0
+    x1, y1, x2, y2 = lines.reshape(-1, 4).T.astype(np.float64)
+    angles = np.degrees(np.arctan2(y2 - y1, x2 - x1))
+    level = angles[np.abs(angles) < max_angle]
+    if len(level) < 2:
+        return 0.0
+    lengths = np.hypot(x2 - x1, y2 - y1)[np.abs(angles) < max_angle]
+    order = np.argsort(level)
+    cum = np.cumsum(lengths[order])
+    return float(level[order][np.searchsorted(cum, cum[-1] / 2)])  # length-weighted median
+
+
+def rotation(image: np.ndarray, angle: float) -> np.ndarray:
+    """2x3 matrix rotating the image by `angle` degrees about its centre."""
+    h, w = image.shape[:2]
+    return cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+
+
+def deskew(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(level scan, 3x3 map level pixel -> input pixel): rotated by its skew, paper-padded."""
+    angle = skew_angle(to_gray_u8(image))
+    if abs(angle) < 0.2:
+        return image, np.eye(3)
+    rot = rotation(image, angle)
+    h, w = image.shape[:2]
+    paper = np.median(image.reshape(-1, image.shape[2] if image.ndim == 3 else 1), axis=0)
+    flat = cv2.warpAffine(image, rot, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=tuple(float(v) for v in np.atleast_1d(paper)))
+    return flat, np.linalg.inv(np.vstack([rot, [0, 0, 1]]))
+
+
+class Page:
+    """A rectified sheet and the homography back to the input photo's pixels."""
+
+    def __init__(self, image: np.ndarray, to_input: np.ndarray, found: bool):
+        self.image = image
+        self.to_input = to_input  # 3x3: rectified pixel -> input pixel
+        self.found = found  # False when no page edge was seen and the photo was used as is
+
+    def box_to_input(self, box) -> tuple[int, int, int, int]:
+        """(x, y, w, h) in rectified pixels -> bounding box in the input image."""
+        x, y, w, h = box
+        pts = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]).reshape(-1, 1, 2)
+        out = cv2.perspectiveTransform(pts, self.to_input).reshape(-1, 2)
+        x0, y0 = np.floor(out.min(axis=0))
+        x1, y1 = np.ceil(out.max(axis=0))
+        return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
+def rectify(image: np.ndarray, size: tuple[int, int] | None = None, find: bool = True) -> Page:
+    """Warp the sheet flat (to `size` = (w, h) when given), or deskew when no edge shows."""
+    quad = find_page(image) if find else None
+    if quad is None:
+        flat, to_input = deskew(image)
+        if size is not None:
+            h, w = image.shape[:2]
+            sx, sy = size[0] / w, size[1] / h
+            flat = cv2.resize(flat, size, interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR)
+            to_input = to_input @ np.diag([1 / sx, 1 / sy, 1.0])
+        return Page(flat, to_input, found=False)
+    return warp_quad(image, quad, size, found=True)
+
+
+def warp_quad(image: np.ndarray, quad: np.ndarray, size: tuple[int, int] | None = None,
+              found: bool = True) -> Page:
+    """imutils' four_point_transform, to a chosen size, keeping the inverse homography."""
+    quad = order_points(quad)
+    w, h = size if size is not None else quad_size(quad)
+    dst = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+    m = cv2.getPerspectiveTransform(quad, dst)
+    flat = cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return Page(flat, np.linalg.inv(m), found=found)

@@ -1,0 +1,163 @@
+"""Read a whole form: rectify the page, cut every field, ONE classifier call, assemble.
+
+Flow: photo -> Page (page.py) -> CutField crops (fields.py) -> one
+DigitClassifier.predict batch -> FieldResult per field -> FormResult, which
+serializes itself (JSON line, CSV row) and converts to recognizer.results.Results
+for drawing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from recognizer.classifier import DigitClassifier
+from recognizer.forms.fields import CutField, cut_tables, cut_template_field
+from recognizer.forms.page import Page, rectify, to_gray_u8
+from recognizer.forms.template import Template
+from recognizer.normalize import normalize_batch
+from recognizer.results import Digit, Number, Rejected, Results
+
+DEFAULT_CONF = 0.7  # a field with any digit below this confidence is flagged "unsure"
+
+
+@dataclass
+class FieldResult:
+    """One field's reading. `cells` shows blanks as '.', grid rows joined by '/'."""
+
+    name: str
+    kind: str
+    text: str
+    digits: list[Digit]  # boxes in input pixels
+    box: tuple[int, int, int, int]
+    cells: str | None = None
+    flags: list[str] = field(default_factory=list)
+    type: str = "digits"
+
+    @property
+    def confidence(self) -> float:
+        """The weakest digit's confidence (0 for an empty field)."""
+        return min((d.confidence for d in self.digits), default=0.0)
+
+    @property
+    def value(self):
+        """What the field says: a string of digits, or an int for type "number"."""
+        if self.type == "number" and self.text:
+            return int(self.text)
+        return self.text
+
+    def to_record(self) -> dict:
+        rec = {"name": self.name, "kind": self.kind, "text": self.text, "value": self.value,
+               "confidence": round(self.confidence, 4),
+               "confidences": [round(float(d.confidence), 4) for d in self.digits],
+               "box": [int(v) for v in self.box], "flags": self.flags}
+        if self.cells is not None:
+            rec["cells"] = self.cells
+        return rec
+
+
+@dataclass
+class FormResult:
+    """Every field of one form image; `review` is True when any field is flagged."""
+
+    source: str
+    width: int
+    height: int
+    fields: list[FieldResult]
+    page_found: bool = False
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def review(self) -> bool:
+        return any(f.flags for f in self.fields)
+
+    def to_record(self) -> dict:
+        return {"source": self.source, "width": self.width, "height": self.height,
+                "page_found": self.page_found, "review": self.review,
+                "fields": [f.to_record() for f in self.fields]}
+
+    def to_results(self) -> Results:
+        """As the per-frame Results (a Number per field), so the usual overlay draws it."""
+        digits = [d for f in self.fields for d in f.digits]
+        numbers = [Number(f.text, f.confidence, f.box, f.digits) for f in self.fields if f.text]
+        return Results(self.source, 0, self.width, self.height, digits, numbers, self.rejected)
+
+
+def box_to_input(to_input: np.ndarray, box) -> tuple[int, int, int, int]:
+    """(x, y, w, h) through a 3x3 homography -> bounding box in the input image."""
+    x, y, w, h = box
+    pts = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]).reshape(-1, 1, 2)
+    out = cv2.perspectiveTransform(pts, to_input).reshape(-1, 2)
+    (x0, y0), (x1, y1) = np.floor(out.min(axis=0)), np.ceil(out.max(axis=0))
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
+class FormReader:
+    """Reads forms with a template, or finds boxed tables by itself (template None)."""
+
+    def __init__(self, template: Template | None = None, classifier: DigitClassifier | None = None,
+                 conf: float = DEFAULT_CONF):
+        self.template = template
+        self.classifier = classifier or DigitClassifier()
+        self.conf = conf
+        self.reject_threshold = float(self.classifier.metadata.get("reject_threshold", 0.5))
+
+    def page(self, image: np.ndarray) -> Page:
+        """The rectified sheet (template size), or the photo as it is for auto mode."""
+        if self.template is not None:
+            return rectify(image, self.template.page)
+        return rectify(image)
+
+    def cut(self, page: Page) -> list[CutField]:
+        gray = to_gray_u8(page.image)
+        if self.template is None:
+            return cut_tables(gray, page.to_input)
+        size = (gray.shape[1], gray.shape[0])
+        return [cut_template_field(gray, page.to_input, spec, size) for spec in self.template.fields]
+
+    def __call__(self, image: np.ndarray, source: str = "") -> FormResult:
+        page = self.page(image)
+        cuts = self.cut(page)
+        slots = [(k, s) for k, cut in enumerate(cuts) for s in cut.slots]
+        batch = normalize_batch([s.crop for _, s in slots], ink="light")
+        pred = self.classifier.predict(batch)  # the page's one inference call
+        per_field: list[list] = [[] for _ in cuts]
+        rejected = []
+        for i, (k, slot) in enumerate(slots):
+            box = box_to_input(cuts[k].to_input, slot.box)
+            if pred.reject[i] > self.reject_threshold:
+                rejected.append(Rejected(box, "not a digit", float(pred.reject[i])))
+                continue
+            digit = Digit(int(pred.digits[i]), float(pred.confidences[i]), box, pred.probs[i])
+            per_field[k].append((slot.cell, digit))
+        fields = [self.assemble(cut, found) for cut, found in zip(cuts, per_field)]
+        h, w = image.shape[:2]
+        return FormResult(source, w, h, fields, page.found, rejected)
+
+    def assemble(self, cut: CutField, found: list) -> FieldResult:
+        """Digits of one field -> its text, cell string and review flags."""
+        digits = [d for _, d in found]
+        text = "".join(str(d.digit) for d in digits)
+        cells = None
+        if cut.kind in ("comb", "grid"):
+            chars = ["."] * (cut.rows * cut.cols)
+            for cell, d in found:
+                chars[cell] = str(d.digit)
+            rows = ["".join(chars[r * cut.cols:(r + 1) * cut.cols]) for r in range(cut.rows)]
+            cells = "/".join(rows)
+            if cut.kind == "grid":
+                text = cells
+        flags = []
+        if any(d.confidence < self.conf for d in digits):
+            flags.append("unsure")
+        spec = cut.spec
+        if spec is not None and spec.length is not None and len(text) != spec.length:
+            flags.append("wrong_length")
+        if cut.kind == "comb" and cells is not None and "." in cells.rstrip(".").lstrip("."):
+            flags.append("gap")
+        if spec is not None and not digits:
+            flags.append("empty")
+        box = box_to_input(cut.to_input, (0, 0, *cut.size))
+        return FieldResult(cut.name, cut.kind, text, digits, box, cells, flags,
+                           spec.type if spec is not None else "digits")
