@@ -77,7 +77,9 @@ class CameraSource:
     stream = True
     live = True
 
-    def __init__(self, index: int, lost_after: float = CAMERA_LOST_AFTER_S, api: int = cv2.CAP_ANY):
+    def __init__(self, index: int | str, lost_after: float = CAMERA_LOST_AFTER_S, api: int = cv2.CAP_ANY):
+        # index is a camera number; any other device OpenCV opens (a stream URL, a file
+        # played as if it were live) works too and is read the same way.
         self.index, self.lost_after, self.api = index, lost_after, api
         self.name = str(index)
         self.cap = cv2.VideoCapture(index, api)

@@ -1,0 +1,119 @@
+"""Frame sources on real video files the tests write: files drop nothing, a live source never repeats.
+
+Each frame carries its own number as a row of black/white blocks, so the test
+can read back which frame it was actually handed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from recognizer.capture import CameraSource, SourceError, VideoSource, open_source
+
+BITS, BLOCK = 10, 16
+
+
+def stamp(index: int, size=(320, 240)) -> np.ndarray:
+    img = np.full((size[1], size[0], 3), 128, np.uint8)
+    for b in range(BITS):
+        value = 255 if index >> b & 1 else 0
+        img[8:8 + BLOCK, 8 + b * (BLOCK + 4): 8 + b * (BLOCK + 4) + BLOCK] = value
+    return img
+
+
+def read_stamp(img: np.ndarray) -> int:
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    index = 0
+    for b in range(BITS):
+        x = 8 + b * (BLOCK + 4)
+        if gray[12:12 + BLOCK - 8, x + 4:x + BLOCK - 4].mean() > 128:
+            index |= 1 << b
+    return index
+
+
+@pytest.fixture(scope="module")
+def numbered_clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clip") / "numbered.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (320, 240))
+    assert writer.isOpened()
+    for i in range(120):
+        writer.write(stamp(i))
+    writer.release()
+    return path
+
+
+def test_video_file_yields_every_frame_in_order_even_with_a_slow_consumer(numbered_clip):
+    with VideoSource(str(numbered_clip)) as source:
+        assert (source.width, source.height, source.fps) == (320, 240, 25.0)
+        seen, times = [], []
+        while (frame := source.read()) is not None:
+            if len(seen) < 15:
+                time.sleep(0.01)  # slower than the decoder: the queue fills, nothing may drop
+            seen.append((frame.index, read_stamp(frame.image)))
+            times.append(frame.time)
+    assert [s[0] for s in seen] == list(range(120))
+    assert [s[1] for s in seen] == list(range(120))
+    assert times[25] == pytest.approx(1.0)
+
+
+def test_live_source_hands_out_only_new_frames_newest_first(numbered_clip):
+    """A file opened as a 'camera' is read flat out; a slow loop must skip, never repeat."""
+    with CameraSource(str(numbered_clip), lost_after=0.5) as source:
+        got = []
+        for _ in range(20):
+            frame = source.read()
+            got.append((frame.index, read_stamp(frame.image)))
+            time.sleep(0.002)
+    indices = [g[0] for g in got]
+    assert indices == sorted(set(indices))  # strictly increasing: no frame handed out twice
+    assert indices[-1] - indices[0] > len(indices)  # and the slow reader skipped to the newest
+    stamps = [g[1] for g in got]  # (the file restarts when re-opened at its end, so they may wrap)
+    assert all(a != b for a, b in zip(stamps, stamps[1:]))
+
+
+def test_camera_that_stops_delivering_gives_up_with_a_clear_error(numbered_clip, tmp_path):
+    """Unplugging simulated: the device vanishes, re-opening fails, back-off ends in SourceError."""
+    device = tmp_path / "cam.avi"
+    shutil.copy(numbered_clip, device)
+    source = CameraSource(str(device), lost_after=1.0)
+    os.remove(device)
+    t0 = time.monotonic()
+    with pytest.raises(SourceError, match="stopped delivering frames"):
+        while source.read() is not None:
+            pass
+    source.close()
+    assert 0.9 < time.monotonic() - t0 < 6.0
+
+
+def test_absent_camera_and_bad_paths_raise_one_line_errors(tmp_path):
+    with pytest.raises(SourceError, match="no camera could be opened at index 9.*--demo"):
+        open_source("9")
+    with pytest.raises(SourceError, match="source not found"):
+        open_source(str(tmp_path / "nothing.mp4"))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video" * 100)
+    with pytest.raises(SourceError, match="cannot (open|read) video"):
+        open_source(str(junk))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
+    with pytest.raises(SourceError, match="cannot read image"):
+        open_source(str(broken))
+
+
+def test_folder_is_read_in_sorted_order_and_reports_unreadable_files(tmp_path):
+    for name in ("b.png", "a.png", "c.jpg"):
+        cv2.imwrite(str(tmp_path / name), stamp(ord(name[0])))
+    (tmp_path / "bad.png").write_bytes(b"garbage")
+    (tmp_path / "notes.txt").write_text("not an image")
+    with open_source(str(tmp_path)) as source:
+        frames = []
+        while (f := source.read()) is not None:
+            frames.append(f)
+    assert [os.path.basename(f.name) for f in frames] == ["a.png", "b.png", "bad.png", "c.jpg"]
+    assert frames[2].image is None and "bad.png" in frames[2].error
+    assert [read_stamp(f.image) for f in frames if f.image is not None] == [ord("a"), ord("b"), ord("c")]
