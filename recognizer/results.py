@@ -89,5 +89,19 @@ class Results:
         rec["rejected"] = [r.to_record() for r in self.rejected]
         return rec
 
+    def plot(self, image: np.ndarray, annotators=None, rejected: bool = False) -> np.ndarray:
+        """Annotated BGR copy of `image` (the frame these results came from).
+
+        Draws boxes, digits with confidence and numbers through the annotator
+        classes in recognizer/overlay.py; pass your own list to add layers.
+        """
+        from recognizer import overlay  # drawing lives with the annotators
+
+        scene = overlay.as_bgr8(image)
+        if annotators is None:
+            annotators = [overlay.RejectedAnnotator()] if rejected else []
+            annotators += [cls() for cls in overlay.DEFAULT_ANNOTATORS]
+        return overlay.annotate(scene, self, annotators)
+
     def to_json(self) -> str:
         return json.dumps(self.to_record(), separators=(",", ":"))

@@ -1,0 +1,148 @@
+"""Binary frame -> digit candidates: boxes plus masked ink crops, one per probable digit.
+
+Second stage of the flow. Connected components are the raw material; a digit
+is rarely exactly one component, so this module
+- drops specks, dashes and line residue by size (relative to the frame and to
+  the other candidates), aspect and fill,
+- merges pieces of one broken digit (the detached bar of a 5, a gap in a 4):
+  pieces stacked in the same column with a small vertical gap,
+- splits touching digits when a box is much wider than a digit can be, at the
+  column with the least ink near each equal-width cut,
+- and hands each candidate a crop of the ink map where every pixel that is not
+  its own ink is zeroed, so neighbours never leak into the 28x28 image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
+MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
+MAX_SIZE_SHARE = 0.95  # taller or wider than this share of the frame: page edge, not a digit
+SMALL_SHARE = 0.4  # shorter than this share of the typical candidate: a dot, comma or speck
+MAX_ASPECT = 3.5  # wider than tall by more than this after splitting: a dash or line residue
+MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
+MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
+MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the taller piece
+SPLIT_ASPECT = 1.3  # a blob wider than 1.3x its height holds two or more digits
+DIGIT_ASPECT = 0.75  # typical width / height of one handwritten digit, for counting them
+CUT_SEARCH = 0.25  # look for the thinnest column within this share of a digit width of a cut
+PAD = 2  # pixels of paper kept around each crop
+
+
+@dataclass
+class Candidate:
+    """A probable digit at working size: its box and its own ink, masked."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h in working pixels
+    crop: np.ndarray  # uint8 ink (0 paper) around the box; other components' ink zeroed
+    parts: int = 1  # how many digits the blob it came from was split into
+
+
+def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label image and stats rows (x, y, w, h, area) of the 8-connected ink blobs."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    return labels, stats
+
+
+def merge_pieces(boxes: list[list]) -> list[list]:
+    """Union pieces stacked in one column with a small vertical gap (a broken digit).
+
+    Each item is [x, y, w, h, label_ids]; returns the merged items.
+    """
+    items = sorted(boxes, key=lambda b: b[0])
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(items)):
+            for j in range(i + 1, len(items)):
+                a, b = items[i], items[j]
+                if b[0] > a[0] + a[2]:
+                    break  # sorted by x: no later item overlaps a in x
+                if _same_digit(a, b):
+                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+                    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+                    items[i] = [x0, y0, x1 - x0, y1 - y0, a[4] + b[4]]
+                    del items[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return items
+
+
+def _same_digit(a: list, b: list) -> bool:
+    overlap = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    if overlap < MERGE_OVERLAP * min(a[2], b[2]):
+        return False
+    gap = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
+    tall = max(a[3], b[3])
+    height = max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1])
+    return gap < MERGE_GAP * tall and height < 1.6 * tall + 2
+
+
+def cut_columns(mask: np.ndarray, parts: int) -> list[int]:
+    """x positions splitting a blob into `parts` digits: thinnest column near each equal cut."""
+    w = mask.shape[1]
+    ink = (mask > 0).sum(axis=0)
+    step = w / parts
+    reach = max(1, int(CUT_SEARCH * step))
+    cuts = []
+    for i in range(1, parts):
+        x = int(i * step)
+        lo, hi = max(1, x - reach), min(w - 1, x + reach + 1)
+        cuts.append(lo + int(np.argmin(ink[lo:hi])) if hi > lo else x)
+    return cuts
+
+
+def typical_height(items: list[list]) -> float:
+    """Median height of the plausible digit-shaped blobs (thin rules do not vote)."""
+    heights = [h for x, y, w, h, _ in items if w >= 0.15 * h and w <= 3 * h]
+    return float(np.median(heights)) if heights else 0.0
+
+
+def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
+    """Ink map + binary (working size, lines removed) -> candidates in reading-agnostic order."""
+    H, W = binary.shape
+    labels, stats = components(binary)
+    min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(H, W))
+    pieces = [[int(x), int(y), int(w), int(h), [i]] for i, (x, y, w, h, area) in enumerate(stats)
+              if i > 0 and area >= 4 and max(w, h) >= min_h / 3]
+    items = [b for b in merge_pieces(pieces)
+             if b[3] >= min_h and b[3] <= MAX_SIZE_SHARE * H and b[2] <= MAX_SIZE_SHARE * W]
+    tall = typical_height(items)
+    out: list[Candidate] = []
+    for x, y, w, h, ids in items:
+        if len(items) >= 3 and h < SMALL_SHARE * tall:
+            continue
+        if h > MAX_SLENDER * w:
+            continue
+        out.extend(_crops(ink, labels, x, y, w, h, ids))
+    return out
+
+
+def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list) -> list[Candidate]:
+    """The masked crop(s) of one blob: one digit, or several when it is too wide for one."""
+    H, W = ink.shape
+    x0, y0 = max(0, x - PAD), max(0, y - PAD)
+    x1, y1 = min(W, x + w + PAD), min(H, y + h + PAD)
+    own = np.isin(labels[y0:y1, x0:x1], ids).astype(np.uint8)
+    own = cv2.dilate(own, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge of the stroke
+    crop = ink[y0:y1, x0:x1] * own
+    parts = int(round(w / (DIGIT_ASPECT * h))) if w > SPLIT_ASPECT * h else 1
+    if parts <= 1:
+        return [] if w > MAX_ASPECT * h else [Candidate((x, y, w, h), crop)]
+    parts = min(parts, 6)
+    edges = [0] + cut_columns(own[:, x - x0: x - x0 + w], parts) + [w]
+    out = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        piece = np.zeros_like(crop)
+        piece[:, x - x0 + a: x - x0 + b] = crop[:, x - x0 + a: x - x0 + b]
+        ys = np.nonzero(piece.any(axis=1))[0]
+        if len(ys) == 0 or b - a < 2:
+            continue
+        py0, py1 = int(ys[0]), int(ys[-1]) + 1
+        out.append(Candidate((x + a, y0 + py0, b - a, py1 - py0), piece[py0:py1], parts))
+    return out

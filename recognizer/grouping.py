@@ -1,0 +1,73 @@
+"""Accepted digits -> numbers: digits on one line, close together, read left to right.
+
+Last stage before the Results. Two digits belong to the same number when they
+share most of their height (same line), are of similar size, and the gap
+between them is small relative to their height; numbers come out in reading
+order (top to bottom by line, then left to right).
+"""
+from __future__ import annotations
+
+from recognizer.results import Digit, Number
+
+LINE_OVERLAP = 0.5  # share of the smaller digit's height two digits on one line overlap by
+MAX_GAP = 0.6  # a gap wider than this share of the digit height starts a new number
+SIZE_RATIO = 1.8  # digits of one number differ in height by less than this factor
+
+
+def same_number(a: Digit, b: Digit) -> bool:
+    """b follows a in one number: same line, similar size, close gap to the right."""
+    ax, ay, aw, ah = a.box
+    bx, by, bw, bh = b.box
+    overlap = min(ay + ah, by + bh) - max(ay, by)
+    if overlap < LINE_OVERLAP * min(ah, bh):
+        return False
+    if max(ah, bh) > SIZE_RATIO * min(ah, bh):
+        return False
+    gap = bx - (ax + aw)
+    return gap <= MAX_GAP * max(ah, bh)
+
+
+def union_box(digits: list[Digit]) -> tuple[int, int, int, int]:
+    """Smallest box holding all the digits' boxes."""
+    x0 = min(d.box[0] for d in digits)
+    y0 = min(d.box[1] for d in digits)
+    x1 = max(d.box[0] + d.box[2] for d in digits)
+    y1 = max(d.box[1] + d.box[3] for d in digits)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def group_numbers(digits: list[Digit]) -> list[Number]:
+    """Chain digits left to right into numbers; return them in reading order."""
+    chains: list[list[Digit]] = []
+    for d in sorted(digits, key=lambda d: d.box[0]):
+        # attach to the chain whose last digit it follows most closely
+        best, best_gap = None, None
+        for chain in chains:
+            last = chain[-1]
+            if same_number(last, d):
+                gap = d.box[0] - (last.box[0] + last.box[2])
+                if best is None or gap < best_gap:
+                    best, best_gap = chain, gap
+        if best is None:
+            chains.append([d])
+        else:
+            best.append(d)
+    numbers = [Number(text="".join(str(d.digit) for d in c),
+                      confidence=min(float(d.confidence) for d in c),
+                      box=union_box(c), digits=c) for c in chains]
+    return reading_order(numbers)
+
+
+def reading_order(numbers: list[Number]) -> list[Number]:
+    """Sort into lines (by vertical overlap with the line's first number), then left to right."""
+    lines: list[list[Number]] = []
+    for n in sorted(numbers, key=lambda n: n.box[1] + n.box[3] / 2):
+        cy = n.box[1] + n.box[3] / 2
+        for line in lines:
+            head = line[0].box
+            if head[1] <= cy <= head[1] + head[3]:
+                line.append(n)
+                break
+        else:
+            lines.append([n])
+    return [n for line in lines for n in sorted(line, key=lambda n: n.box[0])]

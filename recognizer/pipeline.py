@@ -1,0 +1,134 @@
+"""The per-frame recognizer: frame -> candidates -> 28x28 batch -> predictions -> Results.
+
+    from recognizer.pipeline import Recognizer
+    recognizer = Recognizer(conf=0.5)
+    results = recognizer(frame, source="photo.jpg")   # results.digits, .numbers, .plot(frame)
+
+One direction of flow, one stage per module: preprocess (gray, lighting,
+polarity, threshold) -> lines (ruled/grid/box lines out) -> candidates (blobs
+merged/split, masked crops) -> normalize (shared 28x28 MNIST preparation) ->
+ONE DigitClassifier call for all crops of the frame -> accept or reject ->
+grouping (numbers) -> Results. Boxes are reported in the input's own pixels.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from recognizer import candidates as cand
+from recognizer import lines, preprocess
+from recognizer.classifier import DigitClassifier
+from recognizer.grouping import group_numbers
+from recognizer.normalize import normalize_batch
+from recognizer.results import Digit, Rejected, Results
+
+CONF = 0.5  # default: accept a digit whose probability is at least this
+TINY_SIDE = 64  # an input this small is one pre-cropped digit (e.g. a 28x28 MNIST image)
+BORDER_SHARE = 1.6  # box borders longer than this many digit heights are removed in a second pass
+
+
+class Recognizer:
+    """Find and read every handwritten digit in a frame; one batched inference per call.
+
+    model: path to a .tflite model (default assets/models/digits.tflite).
+    conf: minimum digit probability to accept a candidate.
+    reject: maximum "not a digit" probability (default: the model's metadata, else 0.5).
+    max_side: long side of the internal working image (bigger photos are shrunk).
+    polarity: "auto", "dark" (dark ink on light paper) or "light" (chalk, white on dark).
+    debug: keep the last binary image and 28x28 batch in `self.debug` for a debug view.
+    """
+
+    def __init__(self, model=None, conf: float = CONF, reject: float | None = None,
+                 max_side: int = preprocess.MAX_SIDE, polarity: str = "auto", threads: int = 2,
+                 debug: bool = False):
+        self.classifier = DigitClassifier(model, threads=threads)
+        self.conf = conf
+        self.reject = reject if reject is not None else float(self.classifier.metadata.get("reject_threshold", 0.5))
+        self.max_side, self.polarity, self.debug_on = max_side, polarity, debug
+        self.debug: dict = {}
+
+    def __call__(self, frame: np.ndarray, source: str = "", frame_index: int = 0,
+                 time_s: float | None = None) -> Results:
+        h, w = frame.shape[:2]
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        if max(h, w) <= TINY_SIDE:
+            found, scale = self._whole_image(frame), 1.0
+            timings["preprocess"] = timings["candidates"] = 0.0
+        else:
+            prep = preprocess.prepare(frame, self.max_side, self.polarity)
+            t = _lap(timings, "preprocess", t)
+            found = self._candidates(prep)
+            scale = prep.scale
+            if self.debug_on:
+                self.debug["binary"] = prep.binary
+        t = _lap(timings, "candidates", t)
+        batch = normalize_batch([c.crop for c in found], ink="light")
+        t = _lap(timings, "normalize", t)
+        preds = self.classifier.predict(batch)
+        t = _lap(timings, "infer", t)
+        digits, rejected = self._decide(found, preds, scale, (w, h))
+        numbers = group_numbers(digits)
+        _lap(timings, "group", t)
+        if self.debug_on:
+            self.debug["batch"] = batch
+        return Results(source=source, frame=frame_index, width=w, height=h, digits=digits,
+                       numbers=numbers, rejected=rejected, time=time_s, timings=timings)
+
+    def _candidates(self, prep: preprocess.Prepared) -> list[cand.Candidate]:
+        """Lines out (long ones first, then box borders once the digit size is known), then blobs."""
+        clean, _ = lines.remove_lines(prep.binary)
+        found = cand.find_candidates(prep.ink, clean)
+        tall = np.median([c.box[3] for c in found]) if found else 0
+        border = int(BORDER_SHARE * tall)
+        if found and border < lines.default_length(clean.shape) and _has_borders(found, border):
+            clean, _ = lines.remove_lines(clean, length=border)
+            found = cand.find_candidates(prep.ink, clean)
+        return found
+
+    def _whole_image(self, frame: np.ndarray) -> list[cand.Candidate]:
+        """A tiny input is one pre-cropped digit: the whole image is the candidate."""
+        gray = preprocess.to_gray8(frame)
+        h, w = gray.shape
+        light = preprocess.ink_is_light(gray) or _border_is_dark(gray)
+        ink = gray if light else 255 - gray
+        return [cand.Candidate((0, 0, w, h), ink)]
+
+    def _decide(self, found, preds, scale: float, size) -> tuple[list[Digit], list[Rejected]]:
+        """Accept a candidate when it is a digit (reject prob low) and confident enough."""
+        digits, rejected = [], []
+        for c, d, p, r, probs in zip(found, preds.digits, preds.confidences, preds.reject, preds.probs):
+            box = _to_input(c.box, scale, size)
+            if r >= self.reject:
+                rejected.append(Rejected(box, "not a digit", float(r)))
+            elif p < self.conf:
+                rejected.append(Rejected(box, "low confidence", float(p)))
+            else:
+                digits.append(Digit(int(d), float(p), box, probs=probs))
+        return digits, rejected
+
+
+def _has_borders(found: list[cand.Candidate], border: int) -> bool:
+    """Any candidate longer than a box border would be (a digit fused with a border)?"""
+    return any(max(c.box[2], c.box[3]) > border for c in found)
+
+
+def _border_is_dark(gray: np.ndarray) -> bool:
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border)) < float(gray.mean())
+
+
+def _to_input(box, scale: float, size) -> tuple[int, int, int, int]:
+    """Working-size box -> input pixels, clipped to the frame."""
+    w_in, h_in = size
+    x, y, w, h = (v / scale for v in box)
+    x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+    x1, y1 = min(w_in, int(round(x + w))), min(h_in, int(round(y + h)))
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def _lap(timings: dict, stage: str, start: float) -> float:
+    now = time.perf_counter()
+    timings[stage] = timings.get(stage, 0.0) + now - start
+    return now

@@ -1,0 +1,114 @@
+"""Frame -> flat ink map and binary image, whatever the camera, paper, pen or lighting.
+
+First stage of the flow (frame -> candidates -> 28x28 batch -> predictions ->
+results). Everything after it sees one convention: a uint8 image at a working
+size where ink is bright (255) and paper is dark (0), with uneven lighting and
+shadows divided out. Doing that once here is what lets the later stages use
+fixed, frame-relative rules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MAX_SIDE = 1280  # long side of the working image: enough for digits of ~15 px on a 12 Mpx photo
+BACKGROUND_SIDE = 320  # the lighting is estimated on an image this size (it varies slowly)
+BACKGROUND_KERNEL = 0.06  # max-filter size, share of the long side: wider than any pen stroke
+INK_MIN = 40  # ink darker than the paper by less than this (of 255) is paper texture or noise
+OTSU_SHARE = 0.8  # below this share of Otsu's split is halftone print, paper grain, shadow edges
+POLARITY_MARGIN = 24  # grey levels from the median that count as ink when guessing polarity
+
+
+@dataclass
+class Prepared:
+    """One frame made ready for candidate search."""
+
+    ink: np.ndarray  # uint8, working size: 0 paper .. 255 full ink
+    binary: np.ndarray  # uint8 0/255, working size: thresholded ink
+    scale: float  # working pixels per input pixel (<= 1)
+    light_ink: bool  # True when the input had light ink on a dark ground (chalk, MNIST)
+
+
+def to_gray8(frame: np.ndarray) -> np.ndarray:
+    """Gray/BGR/BGRA, 8 or 16 bit or float -> uint8 gray."""
+    img = np.asarray(frame)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    if img.dtype == np.uint8:
+        return img
+    img = img.astype(np.float32)
+    top = float(img.max())
+    if img.dtype != np.float32 or top > 1.0:  # integer ranges such as 12 or 16 bit: use what is there
+        img = img * (255.0 / max(top, 1.0))
+    else:
+        img = img * 255.0
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def working_size(gray: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:
+    """Shrink big photos so the cost per frame does not grow with the camera's megapixels."""
+    h, w = gray.shape
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        gray = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return gray, scale
+
+
+def ink_is_light(gray: np.ndarray) -> bool:
+    """Paper is the majority, ink the minority that differs from it: which side has more outliers?"""
+    small = gray[::4, ::4]
+    med = float(np.median(small))
+    darker = np.count_nonzero(small < med - POLARITY_MARGIN)
+    lighter = np.count_nonzero(small > med + POLARITY_MARGIN)
+    return lighter > 1.5 * darker + 0.001 * small.size
+
+
+def background(gray: np.ndarray) -> np.ndarray:
+    """Paper brightness everywhere: a max filter wider than the strokes, on a small copy.
+
+    Estimated at BACKGROUND_SIDE px because lighting varies slowly, which keeps this
+    stage cheap on 1280 px frames.
+    """
+    h, w = gray.shape
+    f = min(1.0, BACKGROUND_SIDE / max(h, w))
+    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    k = max(3, int(BACKGROUND_KERNEL * max(small.shape)) | 1)
+    bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    bg = cv2.blur(bg, (k, k))
+    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """Dark-ink gray -> uint8 ink strength (paper 0): divide by the background, then invert.
+
+    Division rather than subtraction: a shadow scales paper and ink alike.
+    """
+    bg = background(gray)
+    ratio = cv2.divide(gray, bg, scale=255)  # paper ~255 everywhere, ink darker
+    return cv2.subtract(255, ratio)
+
+
+def threshold(ink: np.ndarray) -> np.ndarray:
+    """Ink map -> 0/255 binary; Otsu when the frame has real ink, a floor when it is empty."""
+    otsu, _ = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    level = max(INK_MIN, OTSU_SHARE * otsu)
+    _, binary = cv2.threshold(ink, level, 255, cv2.THRESH_BINARY)
+    return binary
+
+
+def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto") -> Prepared:
+    """Any frame -> Prepared (ink map + binary at working size, scale, polarity).
+
+    polarity: "auto" guesses from the frame, "dark" = dark ink on light paper,
+    "light" = light ink (chalk, white pen) on a dark ground.
+    """
+    gray, scale = working_size(to_gray8(frame), max_side)
+    light = ink_is_light(gray) if polarity == "auto" else polarity == "light"
+    if light:
+        gray = cv2.bitwise_not(gray)
+    ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0))  # blur: camera noise, halftone dots
+    return Prepared(ink=ink, binary=threshold(ink), scale=scale, light_ink=light)
