@@ -1,0 +1,66 @@
+"""Paper forms: rectify the page, read boxed/comb/ruled fields by name, batch folders to CSV.
+
+    python main.py --source scan.jpg --form template.json       # fields of one form
+    python main.py --source scans/ --form template.json --output forms.csv --json forms.jsonl
+    python main.py --source sudoku.jpg --form auto               # find boxes and grids by themselves
+
+Modules, in the order the data flows: page (find and flatten the sheet), auto
+(find boxed tables), grid (printed lines and cells), crops (the ink in a cell),
+fields (cut one field), reader (one classifier call per page, assemble),
+batch (folder -> CSV + JSON lines); template describes a form.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+DEFAULT_CSV_DIR = Path("runs") / "forms"
+
+
+def run(args) -> int:
+    """`main.py --form`: read the --source image or folder; 0 when every page was read."""
+    from recognizer.classifier import DigitClassifier, ModelError
+    from recognizer.forms.batch import FormWriter, csv_columns, image_paths, process
+    from recognizer.forms.reader import DEFAULT_CONF, FormReader
+    from recognizer.forms.template import TemplateError, load_template
+    from recognizer.output import write_image
+
+    try:
+        template = None if args.form == "auto" else load_template(args.form)
+        paths = image_paths(args.source)
+        if not paths:
+            raise FileNotFoundError(f"no images in folder {args.source}")
+        reader = FormReader(template, DigitClassifier(getattr(args, "model", None)),
+                            conf=getattr(args, "conf", None) or DEFAULT_CONF)
+    except (TemplateError, ModelError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    output = getattr(args, "output", None)
+    annotate = output and len(paths) == 1 and Path(output).suffix.lower() in (".png", ".jpg", ".jpeg")
+    csv_path = None if annotate else output
+    if csv_path is None and len(paths) > 1:
+        csv_path = DEFAULT_CSV_DIR / f"{Path(args.source).name or 'forms'}.csv"
+        print(f"forms: writing {csv_path}", file=sys.stderr)
+
+    def save_overlay(result):
+        results = result.to_results()
+        if annotate and hasattr(results, "plot"):
+            write_image(Path(output), results.plot(result_image(result.source)))
+
+    try:
+        with FormWriter(csv_columns(reader), csv_path, getattr(args, "json", None)) as writer:
+            done, failed = process(reader, paths, writer, on_result=save_overlay)
+    except OSError as exc:
+        print(f"error: cannot write output: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the rows written so far are complete", file=sys.stderr)
+        return 130
+    if failed:
+        print(f"forms: {done} read, {failed} failed (see the error column)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def result_image(path: str):
+    from recognizer.capture import read_image
+    return read_image(Path(path))

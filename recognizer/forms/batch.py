@@ -1,0 +1,134 @@
+"""A folder of scanned or photographed forms -> one CSV row and one JSON line per form.
+
+Every row is flushed as soon as it is written, so Ctrl-C or a crash never loses
+what is already done. A page that cannot be read (corrupt file, no fields found)
+gets a row with its error, is reported on stderr, and the batch goes on.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from recognizer.capture import folder_images, read_image
+from recognizer.forms.reader import FormReader, FormResult
+
+TAIL = ["confidence", "review", "flags", "error"]
+
+
+def csv_columns(reader: FormReader) -> list[str]:
+    """file, one column per template field (auto: one 'fields' column), then the review columns."""
+    if reader.template is None:
+        return ["file", "fields"] + TAIL
+    return ["file"] + [f.name for f in reader.template.fields] + TAIL
+
+
+def csv_row(result: FormResult, auto: bool) -> dict:
+    """A form's CSV row: each field's text, the weakest confidence, review flag and reasons."""
+    row = {"file": Path(result.source).name}
+    if auto:
+        row["fields"] = ";".join(f"{f.name}={f.text}" for f in result.fields)
+    else:
+        row.update({f.name: f.text for f in result.fields})
+    row["confidence"] = f"{min((f.confidence for f in result.fields), default=0.0):.4f}"
+    row["review"] = "yes" if result.review else "no"
+    row["flags"] = ";".join(f"{f.name}:{flag}" for f in result.fields for flag in f.flags)
+    return row
+
+
+class FormWriter:
+    """CSV and JSON-lines files written row by row, each line flushed."""
+
+    def __init__(self, columns: list[str], csv_path=None, json_path=None):
+        self.columns = columns
+        self._files = []
+        self._csv = self._json = None
+        if csv_path:
+            fh = self._open(csv_path)
+            self._csv = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+            self._csv.writeheader()
+            fh.flush()
+        if json_path:
+            self._json = self._open(json_path)
+
+    def _open(self, path):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "w", newline="", encoding="utf-8")
+        self._files.append(fh)
+        return fh
+
+    def write(self, row: dict, record: dict) -> None:
+        if self._csv is not None:
+            self._csv.writerow(row)
+        if self._json is not None:
+            self._json.write(json.dumps(record, separators=(",", ":")) + "\n")
+        for fh in self._files:
+            fh.flush()
+
+    def close(self) -> None:
+        for fh in self._files:
+            fh.close()
+        self._files = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def image_paths(source: str) -> list[Path]:
+    """--source as a list of image files: the file itself, or a folder's images by name."""
+    path = Path(source)
+    if path.is_dir():
+        return folder_images(path)
+    if not path.exists():
+        raise FileNotFoundError(f"source not found: {path}")
+    return [path]
+
+
+def read_one(reader: FormReader, path: Path) -> FormResult:
+    """One form; ValueError (one line) when the file is not an image or holds no fields."""
+    image = read_image(path)
+    if image is None:
+        raise ValueError(f"cannot read image {path}: not a valid image file")
+    result = reader(image, str(path))
+    if not result.fields:
+        raise ValueError(f"{path}: no boxed fields or grids found")
+    return result
+
+
+def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=print, progress: bool = True,
+            on_result=None) -> tuple[int, int]:
+    """Read every form, writing as it goes; returns (forms read, pages failed)."""
+    auto = reader.template is None
+    done = failed = 0
+    bar = tqdm(paths, unit="form", disable=not progress or len(paths) < 2, file=sys.stderr)
+    for path in bar:
+        try:
+            result = read_one(reader, path)
+        except ValueError as exc:
+            failed += 1
+            tqdm.write(f"error: {exc}", file=sys.stderr)
+            writer.write({"file": path.name, "error": str(exc), "review": "yes"},
+                         {"source": str(path), "error": str(exc)})
+            continue
+        done += 1
+        writer.write(csv_row(result, auto), result.to_record())
+        echo(summary(result))
+        if on_result is not None:
+            on_result(result)
+    return done, failed
+
+
+def summary(result: FormResult) -> str:
+    """One human line per form: file: name=text ... (flags)."""
+    parts = []
+    for f in result.fields:
+        text = f.text or "-"
+        parts.append(f"{f.name}={text}" + (f"({','.join(f.flags)})" if f.flags else ""))
+    return f"{Path(result.source).name}: " + " ".join(parts)
