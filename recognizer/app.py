@@ -97,17 +97,21 @@ def draw_status(image: np.ndarray, fps: float, latency_ms: float, conf: float | 
     return image
 
 
-def debug_view(frame: np.ndarray, results, annotated: np.ndarray) -> np.ndarray:
-    """The t key: the binarized frame, then the strip of 28x28 crops the classifier saw.
+def debug_view(frame: np.ndarray, results, annotated: np.ndarray, debug: dict) -> np.ndarray:
+    """The t key: annotated frame beside the binary image, over the strip of 28x28 crops.
 
-    Computed from the results' boxes with the shared normalization, so it shows
-    exactly what a crop looks like after normalize_crop.
+    Uses the binary image and batch the recognizer kept (`Recognizer.debug`);
+    falls back to the shared normalization of the result boxes when it kept none.
     """
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-    binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 10)
-    boxes = [d.box for d in results.digits] + [r.box for r in results.rejected]
-    crops = [gray[y:y + h, x:x + w] for x, y, w, h in boxes if w > 0 and h > 0]
-    strip = crop_strip(normalize_batch(crops) if crops else np.zeros((0, 28, 28)), frame.shape[1])
+    binary, batch = debug.get("binary"), debug.get("batch")
+    if binary is None or batch is None:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 10)
+        boxes = [d.box for d in results.digits] + [r.box for r in results.rejected]
+        crops = [gray[y:y + h, x:x + w] for x, y, w, h in boxes if w > 0 and h > 0]
+        batch = normalize_batch(crops) if crops else np.zeros((0, 28, 28))
+    binary = cv2.resize(binary, (annotated.shape[1], annotated.shape[0]), interpolation=cv2.INTER_NEAREST)
+    strip = crop_strip(batch, frame.shape[1])
     top = np.hstack([annotated, cv2.cvtColor(binary, cv2.COLOR_GRAY2BGR)])
     top = cv2.resize(top, (frame.shape[1], frame.shape[0] // 2), interpolation=cv2.INTER_AREA)
     return np.vstack([top, strip])
@@ -127,18 +131,21 @@ def crop_strip(batch: np.ndarray, width: int, cell: int = 40) -> np.ndarray:
 
 def render(results, image: np.ndarray) -> np.ndarray:
     """Boxes, digits, confidences and numbers drawn by the results themselves (the core's annotators)."""
-    out = results.plot(image.copy())
-    return out if out is not None else image
+    return results.plot(image)
 
 
 def run(args, stopwatch: Stopwatch | None = None) -> int:
     """Process one --source until it ends or the user stops; returns the exit code."""
     sw = stopwatch or Stopwatch()
-    source = open_source(args.source, lost_after=args.camera_timeout)
     recognizer = Recognizer(model=args.model, **({"conf": args.conf} if args.conf is not None else {}))
+    source = open_source(args.source, lost_after=args.camera_timeout)
     show = not args.no_display and display_available()
-    outputs = Outputs(args.json, args.output, stream=source.stream, fps=source.fps,
-                      single_image=not source.stream and source.frame_count == 1)
+    try:
+        outputs = Outputs(args.json, args.output, stream=source.stream, fps=source.fps,
+                          single_image=not source.stream and source.frame_count == 1)
+    except Exception:
+        source.close()
+        raise
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",
@@ -181,7 +188,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 fps = frames / elapsed if elapsed > 0 else 0.0
             if not show:
                 continue
-            view = debug_view(frame.image, results, annotated) if debug else annotated
+            view = debug_view(frame.image, results, annotated, recognizer.debug) if debug else annotated
             cv2.imshow(WINDOW, view)
             key = cv2.waitKey(30 if paused else (1 if source.stream else 0)) & 0xFF
             if key in (ord("q"), 27) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
@@ -191,7 +198,8 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
             elif key == ord("s"):
                 tqdm.write(f"snapshot: {save_snapshot(args.snapshots, view, results)}", file=sys.stderr)
             elif key == ord("t"):
-                debug = not debug
+                debug = recognizer.debug_on = not debug
+                recognizer.debug.clear()  # stale until the next frame: fall back to the boxes
             elif key in (ord("+"), ord("="), ord("-")) and hasattr(recognizer, "conf"):
                 step = CONF_STEP if key != ord("-") else -CONF_STEP
                 recognizer.conf = float(np.clip(recognizer.conf + step, 0.05, 0.99))
@@ -207,7 +215,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
         if show:
             cv2.destroyAllWindows()
     elapsed = time.perf_counter() - t_start
-    summary(frames, skipped, elapsed, outputs, interrupted=stop.set)
+    summary(frames, skipped, elapsed, outputs, interrupted=stop.set, unit="frame" if source.stream else "image")
     if message:
         print(f"error: {message}", file=sys.stderr)
     if stop.set:
@@ -215,10 +223,11 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     return code or (1 if skipped else 0)
 
 
-def summary(frames: int, skipped: int, elapsed: float, outputs: Outputs, interrupted: bool) -> None:
+def summary(frames: int, skipped: int, elapsed: float, outputs: Outputs, interrupted: bool,
+            unit: str = "frame") -> None:
     """One line on stderr: what was processed, how fast, where the outputs are."""
     rate = frames / elapsed if elapsed > 0 else 0.0
-    parts = [f"processed {frames} frame{'s' if frames != 1 else ''} in {elapsed:.1f} s ({rate:.1f} fps)"]
+    parts = [f"processed {frames} {unit}{'s' if frames != 1 else ''} in {elapsed:.1f} s ({rate:.1f} fps)"]
     if skipped:
         parts.append(f"{skipped} unreadable skipped")
     written = [str(w.path) for w in (outputs.json, outputs.video, outputs.images) if w is not None]

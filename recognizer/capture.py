@@ -54,6 +54,20 @@ def quiet_opencv() -> None:
         pass
 
 
+def open_quietly(device: int | str, api: int = cv2.CAP_ANY) -> cv2.VideoCapture:
+    """Open a capture device with OpenCV's probing errors silenced ("index out of range"...):
+    the caller reports failure in its own words."""
+    logging = getattr(cv2.utils, "logging", None)
+    if logging is None:
+        return cv2.VideoCapture(device, api)
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.VideoCapture(device, api)
+    finally:
+        logging.setLogLevel(level)
+
+
 def is_camera(source: str) -> bool:
     return str(source).isdigit()
 
@@ -82,7 +96,7 @@ class CameraSource:
         # played as if it were live) works too and is read the same way.
         self.index, self.lost_after, self.api = index, lost_after, api
         self.name = str(index)
-        self.cap = cv2.VideoCapture(index, api)
+        self.cap = open_quietly(index, api)
         if not self.cap.isOpened() or not self._first_frame():
             self.cap.release()
             raise SourceError(f"no camera could be opened at index {index} "
@@ -133,7 +147,7 @@ class CameraSource:
             self._stop.wait(backoff)  # retry with back-off, re-opening the device
             backoff = min(backoff * 2, 1.0)
             self.cap.release()
-            self.cap = cv2.VideoCapture(self.index, self.api)
+            self.cap = open_quietly(self.index, self.api)
 
     def read(self, timeout: float = 0.5) -> Frame | None:
         """The newest frame not yet handed out; waits for a new one. Raises SourceError when lost.
