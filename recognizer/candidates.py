@@ -25,7 +25,8 @@ SMALL_SHARE = 0.4  # shorter than this share of the typical candidate: a dot, co
 MAX_ASPECT = 3.5  # wider than tall by more than this after splitting: a dash or line residue
 MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
-MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the taller piece
+MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
+MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
 SPLIT_ASPECT = 1.3  # a blob wider than 1.3x its height holds two or more digits
 DIGIT_ASPECT = 0.75  # typical width / height of one handwritten digit, for counting them
 CUT_SEARCH = 0.25  # look for the thinnest column within this share of a digit width of a cut
@@ -47,40 +48,44 @@ def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, stats
 
 
-def merge_pieces(boxes: list[list]) -> list[list]:
+def merge_pieces(boxes: list[list], tall: float) -> list[list]:
     """Union pieces stacked in one column with a small vertical gap (a broken digit).
 
-    Each item is [x, y, w, h, label_ids]; returns the merged items.
+    Each item is [x, y, w, h, label_ids]; `tall` is the typical digit height,
+    which caps the merged height so chains of specks never glue a column together.
+    One sweep in x order with union-find: near-linear, so noisy frames stay cheap.
     """
     items = sorted(boxes, key=lambda b: b[0])
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(items)):
-            for j in range(i + 1, len(items)):
-                a, b = items[i], items[j]
-                if b[0] > a[0] + a[2]:
-                    break  # sorted by x: no later item overlaps a in x
-                if _same_digit(a, b):
-                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-                    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-                    items[i] = [x0, y0, x1 - x0, y1 - y0, a[4] + b[4]]
-                    del items[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return items
+    parent = list(range(len(items)))
+    union = [list(b) for b in items]
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(items):
+        for j in range(i + 1, len(items)):
+            if items[j][0] > a[0] + a[2]:
+                break  # sorted by x: no later piece overlaps a in x
+            ri, rj = root(i), root(j)
+            if ri != rj and _same_digit(union[ri], union[rj], tall):
+                u, v = union[ri], union[rj]
+                x0, y0 = min(u[0], v[0]), min(u[1], v[1])
+                x1, y1 = max(u[0] + u[2], v[0] + v[2]), max(u[1] + u[3], v[1] + v[3])
+                union[ri] = [x0, y0, x1 - x0, y1 - y0, u[4] + v[4]]
+                parent[rj] = ri
+    return [union[i] for i in range(len(items)) if root(i) == i]
 
 
-def _same_digit(a: list, b: list) -> bool:
+def _same_digit(a: list, b: list, tall: float) -> bool:
     overlap = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     if overlap < MERGE_OVERLAP * min(a[2], b[2]):
         return False
     gap = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
-    tall = max(a[3], b[3])
     height = max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1])
-    return gap < MERGE_GAP * tall and height < 1.6 * tall + 2
+    return gap < MERGE_GAP * tall and height <= MERGE_HEIGHT * max(tall, a[3], b[3])
 
 
 def cut_columns(mask: np.ndarray, parts: int) -> list[int]:
@@ -103,6 +108,21 @@ def typical_height(items: list[list]) -> float:
     return float(np.median(heights)) if heights else 0.0
 
 
+def estimate_height(binary: np.ndarray) -> float:
+    """Typical digit height before any line removal, from a quarter-size copy (cheap).
+
+    Lets the line remover tell a ruled line from the long stroke of a big digit.
+    """
+    f = 4 if min(binary.shape) >= 200 else 1
+    small = binary[::f, ::f] if f > 1 else binary
+    _, stats = components(small)
+    H, W = small.shape
+    min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(binary.shape)) / f
+    items = [[x, y, w, h, None] for x, y, w, h, a in stats[1:]
+             if h >= min_h and h <= MAX_SIZE_SHARE * H and w <= MAX_SIZE_SHARE * W]
+    return typical_height(items) * f
+
+
 def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
     """Ink map + binary (working size, lines removed) -> candidates in reading-agnostic order."""
     H, W = binary.shape
@@ -110,7 +130,8 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
     min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(H, W))
     pieces = [[int(x), int(y), int(w), int(h), [i]] for i, (x, y, w, h, area) in enumerate(stats)
               if i > 0 and area >= 4 and max(w, h) >= min_h / 3]
-    items = [b for b in merge_pieces(pieces)
+    tall = typical_height([p for p in pieces if p[3] >= min_h])
+    items = [b for b in merge_pieces(pieces, tall)
              if b[3] >= min_h and b[3] <= MAX_SIZE_SHARE * H and b[2] <= MAX_SIZE_SHARE * W]
     tall = typical_height(items)
     out: list[Candidate] = []

@@ -18,6 +18,7 @@ import numpy as np
 
 LINE_SHARE = 0.08  # a line is at least this share of the image's long side ...
 MIN_LINE_PX = 40  # ... and at least this many pixels (a small digit's stroke is shorter)
+SLANT_PX = 5  # runs may drift this many pixels sideways over their length (perspective, skew)
 REPAIR_PX = 7  # gaps up to this long, cut into strokes by a removed line, are closed again
 
 
@@ -30,12 +31,24 @@ def line_mask(binary: np.ndarray, length: int, horizontal: bool = True, vertical
     """0/255 mask of the straight horizontal and vertical runs at least `length` px long."""
     mask = np.zeros_like(binary)
     if horizontal:
-        mask |= cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+        mask |= _runs(binary, length, (1, SLANT_PX), (length, 1))
     if vertical:
-        mask |= cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
-    if mask.any():  # lines are drawn with a soft edge: take their anti-aliased fringe too
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+        mask |= _runs(binary, length, (SLANT_PX, 1), (1, length))
     return mask
+
+
+def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple[int, int]) -> np.ndarray:
+    """Long straight runs, tolerating a slight slant (a page photographed at an angle).
+
+    The ink is first thickened across the line direction so a slanted line stays
+    one continuous run under the long kernel; the result is limited to real ink
+    (plus a one-pixel fringe for the line's soft edge).
+    """
+    thick = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+    runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
+    if not runs.any():
+        return runs
+    return cv2.dilate(runs & binary, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
 
 
 def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool = True,
