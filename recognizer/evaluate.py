@@ -1,0 +1,250 @@
+"""Dev evaluation of the whole recognizer on real handwriting and on synthetic scenes.
+
+    python -m recognizer.evaluate [--data ../shared/data/realworld] [--scenes 30] [--gallery runs/evaluate/gallery]
+
+Sets (each skipped with a note when its folder is absent):
+- sudoku: hand-filled Sudoku photos. A detection counts in the cell holding its
+  box centre: right digit in a handwritten cell = hit, anything in a blank cell
+  or a wrong digit = false positive, printed cells and everything outside the
+  grid (other printed puzzles, page text) are ignored.
+- orand: ORAND CAR-A cheque amounts, test split. Exact string = the numbers'
+  text joined in reading order equals the label; digit F1 against the per-digit
+  boxes (IoU >= 0.5 or centre inside, right digit).
+- markus: the boxed student number, read exactly.
+- phone: single-digit phone photos; the most confident digit must be the label.
+- scenes: synthetic pages from training/scenes.py (MNIST TEST digits); digit F1,
+  false digits per image, and candidate recall (was a box proposed at all,
+  whatever the classifier said) to tell detection from classification.
+Prints a table and writes JSON (default runs/evaluate/core.json).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognizer.pipeline import Recognizer
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld"
+
+
+def iou(a, b) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union else 0.0
+
+
+def centre_inside(det, gt) -> bool:
+    cx, cy = det[0] + det[2] / 2, det[1] + det[3] / 2
+    return gt[0] <= cx <= gt[0] + gt[2] and gt[1] <= cy <= gt[1] + gt[3]
+
+
+def match(dets: list, gts: list) -> tuple[int, int, int]:
+    """Greedy one-to-one matching of (digit, box) lists by position, then digit: (tp, fp, fn)."""
+    used = set()
+    tp = 0
+    for d, box in dets:
+        for j, (g, gbox) in enumerate(gts):
+            if j not in used and g == d and (iou(box, gbox) >= 0.5 or centre_inside(box, gbox)):
+                used.add(j)
+                tp += 1
+                break
+    return tp, len(dets) - tp, len(gts) - tp
+
+
+def located(boxes: list, gts: list) -> int:
+    """How many ground-truth digits have some proposed box on them (detection recall)."""
+    return sum(any(iou(b, g) >= 0.5 or centre_inside(b, g) for b in boxes) for _, g in gts)
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / max(1, 2 * tp + fp + fn)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _text(results) -> str:
+    return "".join(n.text for n in results.numbers)
+
+
+class Gallery:
+    """Annotated outputs as PNGs, for looking at what the recognizer did."""
+
+    def __init__(self, folder: str | None):
+        self.folder = Path(folder) if folder else None
+        if self.folder:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def add(self, name: str, image, results) -> None:
+        if self.folder:
+            cv2.imwrite(str(self.folder / f"{name}.png"), results.plot(image, rejected=True))
+
+
+def eval_sudoku(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
+    folder = root / "sudoku_wicht_handfilled"
+    cells = _read_csv(folder / "CELLS.csv")
+    tp = fp = fn = 0
+    for photo in sorted({c["photo"] for c in cells}):
+        image = cv2.imread(str(folder / photo))
+        res = rec(image, source=photo)
+        gallery.add("sudoku_" + Path(photo).stem, image, res)
+        mine = [c for c in cells if c["photo"] == photo]
+        polys = [np.float32([[float(c["x_" + k]), float(c["y_" + k])]
+                             for k in ("tl", "tr", "br", "bl")]) for c in mine]
+        hit = set()
+        for d in res.digits:
+            cx, cy = d.box[0] + d.box[2] / 2, d.box[1] + d.box[3] / 2
+            inside = [i for i, p in enumerate(polys) if cv2.pointPolygonTest(p, (cx, cy), False) >= 0]
+            if not inside:
+                continue  # outside the grid: printed page text, other puzzles
+            cell = mine[inside[0]]
+            if cell["type"] == "printed":
+                continue
+            if cell["type"] == "handwritten" and str(d.digit) == cell["label"] and inside[0] not in hit:
+                hit.add(inside[0])
+                tp += 1
+            else:
+                fp += 1
+        fn += sum(1 for i, c in enumerate(mine) if c["type"] == "handwritten" and i not in hit)
+    return {"f1": f1(tp, fp, fn), "tp": tp, "fp": fp, "fn": fn}
+
+
+def eval_orand(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
+    folder = root / "orand_car_a"
+    labels = [r for r in _read_csv(folder / "LABELS.csv") if r["split"] == "test"]
+    boxes: dict[str, list] = {}
+    for r in _read_csv(folder / "BOXES.csv"):
+        boxes.setdefault(r["file"], []).append((int(r["digit"]), tuple(int(r[k]) for k in "xywh")))
+    exact = tp = fp = fn = found = total = 0
+    for i, r in enumerate(labels):
+        image = cv2.imread(str(folder / r["file"]))
+        res = rec(image, source=r["file"])
+        if i < 12:
+            gallery.add("orand_" + Path(r["file"]).stem, image, res)
+        exact += _text(res) == r["label"]
+        gts = boxes.get(r["file"], [])
+        a, b, c = match([(d.digit, d.box) for d in res.digits], gts)
+        tp, fp, fn = tp + a, fp + b, fn + c
+        found += located([d.box for d in res.digits] + [x.box for x in res.rejected], gts)
+        total += len(gts)
+    return {"exact": exact / max(1, len(labels)), "n": len(labels), "digit_f1": f1(tp, fp, fn),
+            "tp": tp, "fp": fp, "fn": fn, "candidate_recall": found / max(1, total)}
+
+
+def eval_markus(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
+    folder = root / "markus_student_number"
+    row = _read_csv(folder / "LABELS.csv")[0]
+    image = cv2.imread(str(folder / row["file"]), cv2.IMREAD_UNCHANGED)
+    res = rec(image, source=row["file"])
+    gallery.add("markus", image, res)
+    text = _text(res)
+    return {"exact": float(text == row["label"]), "read": text, "label": row["label"]}
+
+
+def eval_phone(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
+    folder = root / "hikaruikebe_phone"
+    rows = _read_csv(folder / "LABELS.csv")
+    right, reads = 0, []
+    for r in rows:
+        image = cv2.imread(str(folder / r["file"]))
+        res = rec(image, source=r["file"])
+        gallery.add("phone_" + Path(r["file"]).stem, image, res)
+        best = max(res.digits, key=lambda d: d.confidence, default=None)
+        read = "" if best is None else str(best.digit)
+        reads.append(read)
+        right += read == r["label"]
+    return {"correct": right, "n": len(rows), "reads": "".join(x or "-" for x in reads)}
+
+
+def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True, seed: int = 1234) -> dict:
+    from training.data import load_mnist
+    from training.scenes import make_scene
+
+    (_, _), (xt, yt) = load_mnist()
+    rng = np.random.default_rng(seed)
+    tp = fp = fn = found = total = 0
+    for k in range(n):
+        image, gts, _ = make_scene(rng, xt, yt, clutter_marks=None if clutter else 0)
+        res = rec(image, source=f"scene{k}")
+        if k < 4:
+            gallery.add(f"scene{k}", image, res)
+        a, b, c = match([(d.digit, d.box) for d in res.digits], gts)
+        tp, fp, fn = tp + a, fp + b, fn + c
+        found += located([d.box for d in res.digits] + [x.box for x in res.rejected], gts)
+        total += len(gts)
+    return {"f1": f1(tp, fp, fn), "false_per_image": fp / max(1, n), "tp": tp, "fp": fp, "fn": fn,
+            "candidate_recall": found / max(1, total), "n": n}
+
+
+def table(report: dict) -> str:
+    lines = [f"{'set':<8} {'figure':<34} {'target':<10}"]
+    rows = []
+    if "sudoku" in report:
+        s = report["sudoku"]
+        rows.append(("sudoku", f"handwritten F1 {s['f1']:.3f} (tp {s['tp']} fp {s['fp']} fn {s['fn']})", ">= 0.95"))
+    if "orand" in report:
+        o = report["orand"]
+        rows.append(("orand", f"exact {o['exact']:.3f} of {o['n']}", ">= 0.80"))
+        rows.append(("", f"digit F1 {o['digit_f1']:.3f}, boxes found {o['candidate_recall']:.3f}", ">= 0.95"))
+    if "markus" in report:
+        m = report["markus"]
+        rows.append(("markus", f"read {m['read']!r} (label {m['label']})", "exact"))
+    if "phone" in report:
+        p = report["phone"]
+        rows.append(("phone", f"{p['correct']}/{p['n']} read {p['reads']}", "10/10"))
+    if "scenes" in report:
+        s = report["scenes"]
+        rows.append(("scenes", f"F1 {s['f1']:.3f}, false/img {s['false_per_image']:.2f}, boxes {s['candidate_recall']:.3f}",
+                     ">=.98/<=.05"))
+    for note in report.get("skipped", []):
+        rows.append(("skipped", note, ""))
+    lines += [f"{a:<8} {b:<34} {c:<10}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(DATA), help="realworld data folder")
+    ap.add_argument("--model", default=None, help="tflite model (default assets/models/digits.tflite)")
+    ap.add_argument("--conf", type=float, default=None, help="minimum digit confidence (default: Recognizer's)")
+    ap.add_argument("--scenes", type=int, default=30, help="number of synthetic scenes (0 to skip)")
+    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes", help="comma-separated sets to run")
+    ap.add_argument("--json", default="runs/evaluate/core.json", help="where to write the figures")
+    ap.add_argument("--gallery", default=None, help="folder for annotated PNGs of some inputs")
+    args = ap.parse_args(argv)
+    kw = {} if args.conf is None else {"conf": args.conf}
+    rec = Recognizer(args.model, **kw)
+    root, gallery = Path(args.data), Gallery(args.gallery)
+    report: dict = {"model": str(rec.classifier.path), "skipped": []}
+    sets = args.sets.split(",")
+    real = {"sudoku": ("sudoku_wicht_handfilled", eval_sudoku), "orand": ("orand_car_a", eval_orand),
+            "markus": ("markus_student_number", eval_markus), "phone": ("hikaruikebe_phone", eval_phone)}
+    for name, (sub, fn) in real.items():
+        if name not in sets:
+            continue
+        if not (root / sub).is_dir():
+            report["skipped"].append(f"{name}: {root / sub} absent")
+            continue
+        report[name] = fn(rec, root, gallery)
+    if "scenes" in sets and args.scenes > 0:
+        report["scenes"] = eval_scenes(rec, args.scenes, gallery)
+    print(table(report))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
