@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 MIN_DIGIT_HEIGHT = 0.22  # of the cell height: smaller ink is a dot or a smudge, the cell is blank
+TOUCHING_WIDTH = 1.1  # of the writing height: a blob this wide is two digits touching
 BORDER_BAND = 0.12  # of the cell size: thin ink inside this band along an edge is a line remnant
 
 
@@ -76,11 +77,16 @@ def cell_crop(gray: np.ndarray, ink: np.ndarray, box):
     return crop, (x + cx, y + cy, cw, ch)
 
 
-def split_digits(ink: np.ndarray, min_height: float = 0.3) -> list[np.ndarray]:
-    """Masks of the digits written in a free box or on a ruled line, left to right.
+def split_digits(ink: np.ndarray, tall: float = 0.5) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """(mask, pieces) of the digits written in a free box or on a ruled line, left to right.
 
-    Blobs are grouped into digits by their horizontal overlap (a broken 5 or 7
-    stays one digit); specks far below the field's writing height are dropped.
+    `pieces` is empty for a blob one digit wide, else the blob cut where two
+    digits could be touching (split_touching): the classifier decides which
+    reading is better, since a wide 2 or a 5 with a long bar looks just as wide.
+
+    Every digit has one tall stroke blob; tall blobs that overlap horizontally are
+    one digit. Short blobs (the detached bar of a 5 or 7, a broken loop) join the
+    digit they overlap or sit closest to; specks far from any digit are dropped.
     """
     h, w = ink.shape
     labels, comps = components(ink, min_area=max(4, int(0.0005 * h * w)))
@@ -90,19 +96,53 @@ def split_digits(ink: np.ndarray, min_height: float = 0.3) -> list[np.ndarray]:
     tallest = max(s[3] for s in comps.values())
     groups: list[list[int]] = []
     spans: list[list[int]] = []
-    for i in sorted(comps, key=lambda i: comps[i][0]):
-        x, y, bw, bh, a = comps[i]
-        if bh < min_height * tallest and bw < min_height * tallest:
-            # small: join the digit it overlaps, else drop it as a speck
-            for g, sp in zip(groups, spans):
-                if x < sp[1] and x + bw > sp[0]:
-                    g.append(i)
-                    break
-            continue
+    for i in sorted((i for i in comps if comps[i][3] >= tall * tallest), key=lambda i: comps[i][0]):
+        x, _, bw, _, _ = comps[i]
         if spans and min(x + bw, spans[-1][1]) - max(x, spans[-1][0]) > 0.5 * min(bw, spans[-1][1] - spans[-1][0]):
             groups[-1].append(i)
             spans[-1] = [min(spans[-1][0], x), max(spans[-1][1], x + bw)]
         else:
             groups.append([i])
             spans.append([x, x + bw])
-    return [np.isin(labels, g).astype(np.uint8) * 255 for g in groups]
+    for i, (x, _, bw, _, _) in comps.items():
+        if comps[i][3] >= tall * tallest or not spans:
+            continue
+        gaps = [max(sp[0] - (x + bw), x - sp[1], 0) - min(x + bw, sp[1]) + max(x, sp[0]) for sp in spans]
+        k = int(np.argmin(gaps))  # most overlap (negative gap), else nearest
+        if gaps[k] <= 0.25 * tallest:
+            groups[k].append(i)
+    out = []
+    for g, span in zip(groups, spans):
+        mask = np.isin(labels, g).astype(np.uint8) * 255
+        pieces = split_touching(mask, span, tallest)
+        out.append((mask, pieces if len(pieces) > 1 else []))
+    return out
+
+
+def split_touching(mask: np.ndarray, tall_span, height: int, wide: float = TOUCHING_WIDTH) -> list[np.ndarray]:
+    """Cut a blob of digits written into each other into single digits.
+
+    Only the tall strokes' width counts (a 5's long detached bar is not a second
+    digit). A blob `wide` times the writing height or wider is cut into about one
+    piece per 0.8 heights, each cut at the column with the least ink near its
+    even position.
+    """
+    x0, x1 = tall_span
+    width = x1 - x0
+    if width <= max(wide * height, 8):
+        return [mask]
+    k = max(2, int(round(width / (0.8 * height))))
+    profile = np.convolve((mask > 0).sum(axis=0).astype(np.float32), np.ones(3) / 3, "same")
+    cuts = [0]
+    for j in range(1, k):
+        centre, reach = x0 + j * width / k, 0.3 * width / k
+        lo, hi = int(centre - reach), int(centre + reach) + 1
+        cuts.append(lo + int(np.argmin(profile[lo:hi])))
+    cuts.append(mask.shape[1])
+    pieces = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        piece = np.zeros_like(mask)
+        piece[:, a:b] = mask[:, a:b]
+        if piece.any():
+            pieces.append(piece)
+    return pieces

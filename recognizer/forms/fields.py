@@ -27,6 +27,7 @@ class Slot:
     crop: np.ndarray
     box: tuple[int, int, int, int]  # in the level field's pixels
     cell: int  # cell index for combs and grids, digit order in free fields
+    pieces: list["Slot"] = field(default_factory=list)  # the blob cut as touching digits, if it may be
 
 
 @dataclass
@@ -69,10 +70,16 @@ def level_box(gray: np.ndarray, box, to_input: np.ndarray, margin: float = FIELD
 def free_slots(gray: np.ndarray, ink: np.ndarray, offset=(0, 0)) -> list[Slot]:
     """Slots for the digits written freely in a box or on a line, left to right."""
     ox, oy = offset
-    slots = []
-    for i, mask in enumerate(split_digits(ink)):
+
+    def slot(mask, i):
         crop, (x, y, w, h) = masked_crop(gray, mask)
-        slots.append(Slot(crop, (x + ox, y + oy, w, h), i))
+        return Slot(crop, (x + ox, y + oy, w, h), i)
+
+    slots = []
+    for i, (mask, pieces) in enumerate(split_digits(ink)):
+        whole = slot(mask, i)
+        whole.pieces = [slot(p, i) for p in pieces]
+        slots.append(whole)
     return slots
 
 

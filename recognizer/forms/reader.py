@@ -120,20 +120,39 @@ class FormReader:
         page = self.page(image)
         cuts = self.cut(page)
         slots = [(k, s) for k, cut in enumerate(cuts) for s in cut.slots]
-        batch = normalize_batch([s.crop for _, s in slots], ink="light")
-        pred = self.classifier.predict(batch)  # the page's one inference call
+        crops = [c for _, s in slots for c in [s.crop] + [p.crop for p in s.pieces]]
+        pred = self.classifier.predict(normalize_batch(crops, ink="light"))  # the page's one inference call
         per_field: list[list] = [[] for _ in cuts]
         rejected = []
-        for i, (k, slot) in enumerate(slots):
-            box = box_to_input(cuts[k].to_input, slot.box)
-            if pred.reject[i] > self.reject_threshold:
-                rejected.append(Rejected(box, "not a digit", float(pred.reject[i])))
-                continue
-            digit = Digit(int(pred.digits[i]), float(pred.confidences[i]), box, pred.probs[i])
-            per_field[k].append((slot.cell, digit))
+        i = 0
+        for k, slot in slots:
+            n = 1 + len(slot.pieces)
+            for part, j in self.choose(slot, pred, i):
+                box = box_to_input(cuts[k].to_input, part.box)
+                if pred.reject[j] > self.reject_threshold:
+                    rejected.append(Rejected(box, "not a digit", float(pred.reject[j])))
+                    continue
+                digit = Digit(int(pred.digits[j]), float(pred.confidences[j]), box, pred.probs[j])
+                per_field[k].append((slot.cell, digit))
+            i += n
         fields = [self.assemble(cut, found) for cut, found in zip(cuts, per_field)]
         h, w = image.shape[:2]
         return FormResult(source, w, h, fields, page.found, rejected)
+
+    def score(self, pred, j: int) -> float:
+        """How well crop j reads as a digit: its confidence, or 0 when it is 'not a digit'."""
+        return 0.0 if pred.reject[j] > self.reject_threshold else float(pred.confidences[j])
+
+    def choose(self, slot, pred, i: int) -> list:
+        """[(slot part, prediction index)]: the blob whole, or its pieces when they read better
+        (a blob of two touching digits is 'not a digit' or unsure as a whole)."""
+        if not slot.pieces:
+            return [(slot, i)]
+        whole = self.score(pred, i)
+        parts = min(self.score(pred, i + 1 + m) for m in range(len(slot.pieces)))
+        if parts > whole:
+            return [(p, i + 1 + m) for m, p in enumerate(slot.pieces)]
+        return [(slot, i)]
 
     def assemble(self, cut: CutField, found: list) -> FieldResult:
         """Digits of one field -> its text, cell string and review flags."""
