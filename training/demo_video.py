@@ -25,10 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-try:  # the shared compositing of MNIST ink onto paper
-    from training.scenes import draw_digit
-except ImportError:  # scenes.py not in this checkout yet: the form renderer has the same function
-    from training.render_form import draw_digit
+from training.scenes import draw_digit  # the shared compositing of MNIST ink onto paper
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "assets" / "demo"
@@ -44,16 +41,6 @@ def glyph_width(digit28: np.ndarray, height: int) -> int:
     """Width the digit takes when drawn `height` tall (aspect kept, as draw_digit does)."""
     ys, xs = np.nonzero(digit28 > 30)
     return max(1, int(round((xs.max() - xs.min() + 1) * height / (ys.max() - ys.min() + 1))))
-
-
-def ink_box(before: np.ndarray, after: np.ndarray, box) -> list[int]:
-    """Tight box of the pixels a digit actually changed (its real ink), in page pixels."""
-    x, y, w, h = box
-    changed = np.any(np.abs(after[y:y + h, x:x + w].astype(int) - before.astype(int)) > 12, axis=2)
-    ys, xs = np.nonzero(changed)
-    if len(xs) == 0:
-        return [x, y, w, h]
-    return [int(x + xs.min()), int(y + ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
 
 
 def write_page(images, labels, rng) -> tuple[np.ndarray, list[dict], list[dict]]:
@@ -78,10 +65,8 @@ def write_page(images, labels, rng) -> tuple[np.ndarray, list[dict], list[dict]]
             members = []
             for i, gw, gap in zip(picks, widths, gaps):
                 top = y + int(rng.integers(-6, 7))
-                box = (x, top, gw, height)
-                region = page[top:top + height, x:x + gw].copy()
-                draw_digit(page, images[i], box, ink, rng)
-                d = {"digit": int(labels[i]), "box": ink_box(region, page, box), "mnist_test_index": i,
+                drawn = draw_digit(page, images[i], (x, top, gw, height), ink, rng)
+                d = {"digit": int(labels[i]), "box": [int(v) for v in drawn], "mnist_test_index": i,
                      "id": len(digits)}
                 digits.append(d)
                 members.append(d["id"])
