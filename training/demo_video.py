@@ -34,6 +34,7 @@ PAPER = (236, 240, 242)
 TABLE = (70, 85, 100)
 INKS = [(140, 60, 25), (45, 35, 35), (110, 40, 50)]  # blue, black, dark blue pens (BGR)
 VIEW_WIDTH = 720  # page pixels across the camera's view (about 20 digits in sight)
+SWEEP_S = 12.0  # seconds for the camera's full path over the page
 EDGE_MARGIN = 2  # a digit closer than this to the frame edge counts as cut
 
 
@@ -77,11 +78,15 @@ def write_page(images, labels, rng) -> tuple[np.ndarray, list[dict], list[dict]]
     return page, digits, numbers
 
 
-def camera_path(n: int, size: tuple[int, int], rng) -> list[np.ndarray]:
-    """Page->frame homographies of a smooth hand-held sweep over the page (one per frame)."""
+def camera_path(n: int, size: tuple[int, int], fps: float, rng) -> list[np.ndarray]:
+    """Page->frame homographies of a smooth hand-held sweep over the page (one per frame).
+
+    The sweep takes SWEEP_S seconds whatever the clip length, so a short clip
+    moves at the same speed as the demo (same blur), just over less of the page.
+    """
     fw, fh = size
     pw, ph = PAGE
-    t = np.linspace(0, 1, n)
+    t = np.arange(n) / (fps * SWEEP_S)
     phase = rng.uniform(0, 2 * np.pi, 6)
     base = fw / VIEW_WIDTH  # page px -> frame px
     cx = pw / 2 + 0.30 * pw * np.sin(2 * np.pi * t + phase[0])
@@ -91,7 +96,7 @@ def camera_path(n: int, size: tuple[int, int], rng) -> list[np.ndarray]:
     tilt_x = 0.00035 * np.sin(2 * np.pi * 1.3 * t + phase[4]) * 720 / fw
     tilt_y = 0.00035 * np.sin(2 * np.pi * 0.9 * t + phase[5]) * 720 / fw
     shake = rng.normal(0, 1.0, (n, 2)).cumsum(axis=0) * 0.6
-    shake -= np.linspace(shake[0], shake[-1], n)  # a wobble, not a drift
+    shake -= np.linspace(shake[0], shake[-1], n)[:, :]  # a wobble, not a drift
     hs = []
     for i in range(n):
         to_center = np.array([[1, 0, -cx[i]], [0, 1, -cy[i]], [0, 0, 1]])
@@ -180,7 +185,7 @@ def render(out: Path, size=(720, 576), seconds: float = 12.0, fps: float = 25.0,
     rng = np.random.default_rng(seed)
     page, digits, numbers = write_page(images, labels, rng)
     n = int(round(seconds * fps))
-    homs = camera_path(n, size, rng)
+    homs = camera_path(n, size, fps, rng)
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     if not writer.isOpened():
