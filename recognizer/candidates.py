@@ -30,6 +30,7 @@ MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) d
 SPLIT_ASPECT = 1.3  # a blob wider than 1.3x its height holds two or more digits
 DIGIT_ASPECT = 0.75  # typical width / height of one handwritten digit, for counting them
 CUT_SEARCH = 0.25  # look for the thinnest column within this share of a digit width of a cut
+MAX_PARTS = 6  # never read one blob as more digits than this
 PAD = 2  # pixels of paper kept around each crop
 
 
@@ -39,7 +40,8 @@ class Candidate:
 
     box: tuple[int, int, int, int]  # x, y, w, h in working pixels
     crop: np.ndarray  # uint8 ink (0 paper) around the box; other components' ink zeroed
-    parts: int = 1  # how many digits the blob it came from was split into
+    blob: int = -1  # index of the wide blob it was cut from (-1: a blob of its own)
+    parts: int = 1  # how many digits that blob was cut into in this reading of it
 
 
 def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,35 +137,69 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
              if b[3] >= min_h and b[3] <= MAX_SIZE_SHARE * H and b[2] <= MAX_SIZE_SHARE * W]
     tall = typical_height(items)
     out: list[Candidate] = []
-    for x, y, w, h, ids in items:
+    for blob, (x, y, w, h, ids) in enumerate(items):
         if len(items) >= 3 and h < SMALL_SHARE * tall:
             continue
         if h > MAX_SLENDER * w:
             continue
-        out.extend(_crops(ink, labels, x, y, w, h, ids))
+        out.extend(_crops(ink, labels, x, y, w, h, ids, blob))
     return out
 
 
-def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list) -> list[Candidate]:
-    """The masked crop(s) of one blob: one digit, or several when it is too wide for one."""
+def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list,
+           blob: int) -> list[Candidate]:
+    """The masked crop(s) of one blob: one digit, or alternative cuts when it is too wide for one.
+
+    A wide blob is cut into k-1, k and k+1 digits (k from its aspect); all the
+    pieces go into the frame's one classifier batch and the pipeline keeps the
+    reading the classifier is surest of (see choose_cuts).
+    """
     H, W = ink.shape
     x0, y0 = max(0, x - PAD), max(0, y - PAD)
     x1, y1 = min(W, x + w + PAD), min(H, y + h + PAD)
     own = np.isin(labels[y0:y1, x0:x1], ids).astype(np.uint8)
     own = cv2.dilate(own, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge of the stroke
     crop = ink[y0:y1, x0:x1] * own
-    parts = int(round(w / (DIGIT_ASPECT * h))) if w > SPLIT_ASPECT * h else 1
-    if parts <= 1:
-        return [] if w > MAX_ASPECT * h else [Candidate((x, y, w, h), crop)]
-    parts = min(parts, 6)
-    edges = [0] + cut_columns(own[:, x - x0: x - x0 + w], parts) + [w]
+    if w <= SPLIT_ASPECT * h:
+        return [Candidate((x, y, w, h), crop)]
+    k = max(2, int(round(w / (DIGIT_ASPECT * h))))
+    out = [Candidate((x, y, w, h), crop, blob, 1)] if w <= MAX_ASPECT * h else []
+    for parts in range(max(2, k - 1), min(k + 1, MAX_PARTS) + 1):
+        out += _cut(crop, own, x, y0, x - x0, w, parts, blob)
+    return out
+
+
+def _cut(crop, own, x: int, y0: int, dx: int, w: int, parts: int, blob: int) -> list[Candidate]:
+    """One reading of a wide blob: `parts` pieces cut at the thinnest columns."""
+    edges = [0] + cut_columns(own[:, dx: dx + w], parts) + [w]
     out = []
     for a, b in zip(edges[:-1], edges[1:]):
-        piece = np.zeros_like(crop)
-        piece[:, x - x0 + a: x - x0 + b] = crop[:, x - x0 + a: x - x0 + b]
+        piece = crop[:, dx + a: dx + b]
         ys = np.nonzero(piece.any(axis=1))[0]
         if len(ys) == 0 or b - a < 2:
-            continue
+            return []  # an empty piece: this reading is impossible
         py0, py1 = int(ys[0]), int(ys[-1]) + 1
-        out.append(Candidate((x + a, y0 + py0, b - a, py1 - py0), piece[py0:py1], parts))
+        out.append(Candidate((x + a, y0 + py0, b - a, py1 - py0), piece[py0:py1], blob, parts))
     return out
+
+
+def choose_cuts(found: list[Candidate], score: np.ndarray) -> np.ndarray:
+    """Keep one reading per wide blob: the one most likely to be all right (product of scores).
+
+    A product rather than a mean: every extra cut must pay for itself, so a
+    confident classifier on fragments cannot talk a blob into too many digits.
+
+    score: per candidate, how sure the classifier is it is a digit (e.g. digit
+    probability times one minus the reject probability). Returns a keep mask.
+    """
+    keep = np.ones(len(found), bool)
+    options: dict[int, dict[int, list[int]]] = {}
+    for i, c in enumerate(found):
+        if c.blob >= 0:
+            options.setdefault(c.blob, {}).setdefault(c.parts, []).append(i)
+    for readings in options.values():
+        best = max(readings, key=lambda k: float(np.sum(np.log(score[readings[k]] + 1e-6))))
+        for k, idx in readings.items():
+            if k != best:
+                keep[idx] = False
+    return keep

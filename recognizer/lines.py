@@ -27,13 +27,17 @@ def default_length(shape: tuple[int, int]) -> int:
     return max(MIN_LINE_PX, int(LINE_SHARE * max(shape)))
 
 
-def line_mask(binary: np.ndarray, length: int, horizontal: bool = True, vertical: bool = True) -> np.ndarray:
-    """0/255 mask of the straight horizontal and vertical runs at least `length` px long."""
+def line_mask(binary: np.ndarray, length: int, horizontal: bool = True, vertical: bool = True,
+              slant: int = SLANT_PX) -> np.ndarray:
+    """0/255 mask of the straight horizontal and vertical runs at least `length` px long.
+
+    slant: sideways drift in pixels a run may have over its length (1 = exactly straight).
+    """
     mask = np.zeros_like(binary)
     if horizontal:
-        mask |= _runs(binary, length, (1, SLANT_PX), (length, 1))
+        mask |= _runs(binary, length, (1, slant), (length, 1))
     if vertical:
-        mask |= _runs(binary, length, (SLANT_PX, 1), (1, length))
+        mask |= _runs(binary, length, (slant, 1), (1, length))
     return mask
 
 
@@ -44,7 +48,7 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple
     one continuous run under the long kernel; the result is limited to real ink
     (plus a one-pixel fringe for the line's soft edge).
     """
-    thick = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+    thick = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, across)) if max(across) > 1 else binary
     runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
     if not runs.any():
         return runs
@@ -52,15 +56,16 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple
 
 
 def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool = True,
-                 vertical: bool = True, repair: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                 vertical: bool = True, repair: int = 0, slant: int = SLANT_PX) -> tuple[np.ndarray, np.ndarray]:
     """Binary -> (binary without the lines, line mask).
 
     length: shortest run that is a line (default: frame-relative, see default_length).
+    slant: sideways drift allowed along a line (short box borders: 1, exactly straight).
     repair: size of the closing that re-joins strokes cut where they crossed a
     line (default: the REPAIR_PX, a thick printed line plus a margin).
     """
     length = length or default_length(binary.shape)
-    lines = line_mask(binary, length, horizontal, vertical)
+    lines = line_mask(binary, length, horizontal, vertical, slant)
     if not lines.any():
         return binary, lines
     clean = cv2.subtract(binary, lines)

@@ -18,14 +18,16 @@ import numpy as np
 
 from recognizer import candidates as cand
 from recognizer import lines, preprocess
-from recognizer.classifier import DigitClassifier
+from recognizer.classifier import DigitClassifier, Predictions
 from recognizer.grouping import group_numbers
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Rejected, Results
 
 CONF = 0.5  # default: accept a digit whose probability is at least this
 TINY_SIDE = 64  # an input this small is one pre-cropped digit (e.g. a 28x28 MNIST image)
-BORDER_SHARE = 1.6  # box borders longer than this many digit heights are removed in a second pass
+LINE_SHARE = 2.0  # a line is at least this many typical digit heights long (first pass)
+RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not a digit
+BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
 
 
 class Recognizer:
@@ -68,6 +70,9 @@ class Recognizer:
         t = _lap(timings, "normalize", t)
         preds = self.classifier.predict(batch)
         t = _lap(timings, "infer", t)
+        keep = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
+        found = [c for c, k in zip(found, keep) if k]
+        preds = _subset(preds, keep)
         digits, rejected = self._decide(found, preds, scale, (w, h))
         numbers = group_numbers(digits)
         _lap(timings, "group", t)
@@ -78,12 +83,13 @@ class Recognizer:
 
     def _candidates(self, prep: preprocess.Prepared) -> list[cand.Candidate]:
         """Lines out (long ones first, then box borders once the digit size is known), then blobs."""
-        clean, _ = lines.remove_lines(prep.binary)
+        first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
+        clean, _ = lines.remove_lines(prep.binary, length=first)
         found = cand.find_candidates(prep.ink, clean)
-        tall = np.median([c.box[3] for c in found]) if found else 0
+        tall = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
         border = int(BORDER_SHARE * tall)
-        if found and border < lines.default_length(clean.shape) and _has_borders(found, border):
-            clean, _ = lines.remove_lines(clean, length=border)
+        if found and border < first and _has_borders(found, border):
+            clean, _ = lines.remove_lines(clean, length=border, slant=1)
             found = cand.find_candidates(prep.ink, clean)
         return found
 
@@ -109,9 +115,13 @@ class Recognizer:
         return digits, rejected
 
 
+def _subset(preds: Predictions, keep: np.ndarray) -> Predictions:
+    return Predictions(preds.digits[keep], preds.confidences[keep], preds.reject[keep], preds.probs[keep])
+
+
 def _has_borders(found: list[cand.Candidate], border: int) -> bool:
-    """Any candidate longer than a box border would be (a digit fused with a border)?"""
-    return any(max(c.box[2], c.box[3]) > border for c in found)
+    """Is there a free-standing rule (long and thin) as long as a box border would be?"""
+    return any(max(c.box[2:]) > border and min(c.box[2:]) * RULE_SLENDER < max(c.box[2:]) for c in found)
 
 
 def _border_is_dark(gray: np.ndarray) -> bool:

@@ -59,11 +59,18 @@ def working_size(gray: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray
 
 
 def ink_is_light(gray: np.ndarray) -> bool:
-    """Paper is the majority, ink the minority that differs from it: which side has more outliers?"""
-    small = gray[::4, ::4]
-    med = float(np.median(small))
-    darker = np.count_nonzero(small < med - POLARITY_MARGIN)
-    lighter = np.count_nonzero(small > med + POLARITY_MARGIN)
+    """Paper is the majority, ink the minority that differs from it: which side has more outliers?
+
+    Measured against the local surroundings, not the global median, so a
+    shadow over half the page does not pass for a dark board.
+    """
+    h, w = gray.shape
+    f = min(1.0, 160 / max(h, w))
+    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    k = max(5, (max(small.shape) // 10) | 1)
+    diff = small.astype(np.int16) - cv2.medianBlur(small, k)  # a median ignores the (minority) ink
+    darker = np.count_nonzero(diff < -POLARITY_MARGIN)
+    lighter = np.count_nonzero(diff > POLARITY_MARGIN)
     return lighter > 1.5 * darker + 0.001 * small.size
 
 

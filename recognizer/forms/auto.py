@@ -12,7 +12,7 @@ import imutils
 import numpy as np
 
 from recognizer.forms.grid import ink_mask
-from recognizer.forms.page import quad_of, quad_size, warp_quad
+from recognizer.forms.page import order_points, quad_of, quad_size, warp_quad
 
 MIN_TABLE_FRACTION = 0.004  # of the image area: smaller boxes are letters, not tables
 EDGE_INK = 0.7  # share of a table's outline that must be printed line
@@ -77,10 +77,23 @@ def table_size(quad: np.ndarray, min_side: int = 28) -> tuple[int, int]:
     return max(w, min_side), max(h, min_side)
 
 
-def grow(quad: np.ndarray, margin: float = TABLE_MARGIN) -> np.ndarray:
-    """The quadrilateral pushed out from its centre, so bowed edges of a bent sheet stay inside."""
-    centre = quad.mean(axis=0)
-    return (centre + (quad - centre) * (1 + 2 * margin)).astype(np.float32)
+def grow(quad: np.ndarray, margin: float = TABLE_MARGIN, margin_y: float | None = None) -> np.ndarray:
+    """The quadrilateral pushed out along its own sides by `margin` of its width (and
+    `margin_y` of its height), so bowed edges of a bent sheet, or a digit written
+    across a comb's edge, stay inside the warp."""
+    tl, tr, br, bl = order_points(quad)
+    my = margin if margin_y is None else margin_y
+    right, down = ((tr - tl) + (br - bl)) / 2, ((bl - tl) + (br - tr)) / 2
+    dx, dy = right * margin, down * my
+    return np.float32([tl - dx - dy, tr + dx - dy, br + dx + dy, bl - dx + dy])
+
+
+def level_with_margin(gray: np.ndarray, quad: np.ndarray, margin_y: float = 0.0):
+    """(Page-like warp, inner (x, y, w, h)): the table warped level with a margin around it."""
+    w, h = table_size(quad)
+    mx, my = int(round(TABLE_MARGIN * w)), int(round(margin_y * h))
+    size = (w + 2 * mx, h + 2 * my)
+    return warp_quad(gray, grow(quad, TABLE_MARGIN, margin_y), size), (mx, my, w, h)
 
 
 def level_tables(image: np.ndarray, gray: np.ndarray | None = None):

@@ -19,7 +19,7 @@ MIN_CELL = 8  # px: cells narrower than this are a doubled line, not a cell
 def ink_mask(gray: np.ndarray, block: int | None = None, c: int = 10) -> np.ndarray:
     """Dark ink -> 255 on 0, robust to shadows and tinted paper (local mean threshold)."""
     if block is None:
-        block = max(15, (min(gray.shape[:2]) // 20) | 1)
+        block = max(15, min(gray.shape[:2]) // 6)  # wider than a thick pen stroke: no hollow strokes
     block = block | 1
     return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, c)
 
@@ -159,13 +159,18 @@ def regularize(pos: list[int], sliver: float = 0.45) -> list[int]:
 
 @dataclass
 class Grid:
-    """A level table: its image, ink, line mask and cell boundaries (xs, ys)."""
+    """A level table: its image, ink, line mask and cell boundaries (xs, ys).
+
+    `reach` (top, bottom) lets a one-row table's cells extend past the box into
+    the margin warped with it, so a digit written across the box line is whole.
+    """
 
     gray: np.ndarray
     ink: np.ndarray  # handwriting and print with the printed lines removed
     lines: np.ndarray
     xs: list[int]
     ys: list[int]
+    reach: tuple[int, int] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -173,22 +178,44 @@ class Grid:
 
     def cell_box(self, r: int, c: int) -> tuple[int, int, int, int]:
         x0, x1, y0, y1 = self.xs[c], self.xs[c + 1], self.ys[r], self.ys[r + 1]
+        if self.reach is not None and self.shape[0] == 1:
+            y0, y1 = self.reach
         return x0, y0, x1 - x0, y1 - y0
 
 
-def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None) -> Grid:
+def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int = 11) -> np.ndarray:
+    """Ink without the printed lines, except where a pen stroke crosses a line: there the
+    stroke continues on both sides, so the line's pixels in between are given back."""
+    lines = cv2.dilate(hor | ver, np.ones((3, 3), np.uint8))
+    rest = cv2.bitwise_and(ink, cv2.bitwise_not(lines))
+    across_h = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((bridge, 1), np.uint8))
+    across_v = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
+    only_h = cv2.bitwise_and(cv2.dilate(hor, np.ones((3, 3), np.uint8)), cv2.bitwise_not(ver))
+    only_v = cv2.bitwise_and(cv2.dilate(ver, np.ones((3, 3), np.uint8)), cv2.bitwise_not(hor))
+    back = (only_h & across_h) | (only_v & across_v)
+    return rest | (back & ink)
+
+
+def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None, inner=None) -> Grid:
     """Lines and cells of a level table image (warped box, comb field or grid).
 
     `cols`/`rows` when known (a template's comb) replace the found lines by an even
-    split whenever the count found disagrees.
+    split whenever the count found disagrees. `inner` (x, y, w, h) is where the
+    table itself lies when the image also holds a margin around it.
     """
-    ink = ink_mask(gray)
-    hor, ys, ver, xs = find_lines(ink)
-    ys, xs = regularize(ys), regularize(xs)
     h, w = gray.shape
+    ix, iy, iw, ih = inner or (0, 0, w, h)
+    pad = max(2, int(0.04 * min(iw, ih)))
+    x0, y0 = max(ix - pad, 0), max(iy - pad, 0)
+    x1, y1 = min(ix + iw + pad, w), min(iy + ih + pad, h)
+    ink = ink_mask(gray)
+    hor_in, ys, ver_in, xs = find_lines(ink[y0:y1, x0:x1])
+    ys, xs = [y + y0 for y in regularize(ys)], [x + x0 for x in regularize(xs)]
     if cols is not None and len(xs) - 1 != cols:
-        xs = [round(i * (w - 1) / cols) for i in range(cols + 1)]
+        xs = [round(ix + i * (iw - 1) / cols) for i in range(cols + 1)]
     if rows is not None and len(ys) - 1 != rows:
-        ys = [round(i * (h - 1) / rows) for i in range(rows + 1)]
-    lines = cv2.dilate(hor | ver, np.ones((3, 3), np.uint8))
-    return Grid(gray, cv2.bitwise_and(ink, cv2.bitwise_not(lines)), lines, xs, ys)
+        ys = [round(iy + i * (ih - 1) / rows) for i in range(rows + 1)]
+    hor, ver = np.zeros_like(ink), np.zeros_like(ink)
+    hor[y0:y1, x0:x1], ver[y0:y1, x0:x1] = hor_in, ver_in
+    reach = (0, h - 1) if inner is not None else None
+    return Grid(gray, remove_lines(ink, hor, ver), hor | ver, xs, ys, reach)
