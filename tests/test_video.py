@@ -117,3 +117,100 @@ def test_folder_is_read_in_sorted_order_and_reports_unreadable_files(tmp_path):
     assert [os.path.basename(f.name) for f in frames] == ["a.png", "b.png", "bad.png", "c.jpg"]
     assert frames[2].image is None and "bad.png" in frames[2].error
     assert [read_stamp(f.image) for f in frames if f.image is not None] == [ord("a"), ord("b"), ord("c")]
+
+
+# ---- main.py end to end on videos ----------------------------------------------------------------
+
+import json  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "assets" / "demo" / "demo.mp4"
+
+
+def headless_env() -> dict:
+    """The environment of a server: no X display, no Qt platform override."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def main_py(*args, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=headless_env(), cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def drawn_clip(tmp_path_factory, mnist):
+    """A 1.6 s clip the test renders itself: the demo camera over a fresh page of MNIST test digits."""
+    from training.demo_video import render
+
+    out = tmp_path_factory.mktemp("drawn") / "sweep.mp4"
+    summary = render(out, size=(640, 480), seconds=1.6, fps=25.0, seed=11)
+    assert summary["frames"] == 40 and summary["digits_per_frame"] > 8
+    return out
+
+
+def test_video_end_to_end_headless_with_tracks_times_and_a_playable_output(drawn_clip, tmp_path):
+    from training.demo_video import load_jsonl, score
+
+    out, js = tmp_path / "annotated.mp4", tmp_path / "frames.jsonl"
+    proc = main_py("--source", drawn_clip, "--output", out, "--json", js)  # no DISPLAY: headless on its own
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    records = load_jsonl(js)
+    assert [r["frame"] for r in records] == list(range(40))
+    assert records[25]["time"] == pytest.approx(1.0)
+    assert all("track" in d for r in records for d in r["digits"])
+    truth = load_jsonl(drawn_clip.with_suffix(".jsonl"))
+    figures = score(records, truth)
+    assert figures["tp"] > 0.5 * (figures["tp"] + figures["fn"])  # most visible digits read right
+    cap = cv2.VideoCapture(str(out))
+    assert cap.isOpened()
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (640, 480)
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(25.0)
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 40
+
+
+def test_sigint_leaves_a_playable_video_and_whole_json_lines(tmp_path):
+    out, js = tmp_path / "cut.mp4", tmp_path / "cut.jsonl"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--source", str(DEMO), "--output", str(out),
+                             "--json", str(js)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=headless_env(), cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not js.exists() or js.read_text().count("\n") < 8):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    lines = js.read_text().splitlines()
+    assert 8 <= len(lines) < 300
+    records = [json.loads(line) for line in lines]  # every line whole
+    assert [r["frame"] for r in records] == list(range(len(records)))
+    cap = cv2.VideoCapture(str(out))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == len(records)
+
+
+def test_absent_camera_is_one_clear_line_and_a_nonzero_exit():
+    proc = main_py("--source", "9", timeout=60)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "camera" in lines[0] and "--demo" in lines[0], proc.stderr
+
+
+def test_demo_runs_headless_and_says_where_it_wrote(tmp_path):
+    js = tmp_path / "demo.jsonl"
+    proc = main_py("--demo", "--max-frames", "12", "--json", js)
+    assert proc.returncode == 0, proc.stderr
+    assert len(js.read_text().splitlines()) == 12
+    assert str(js) in proc.stderr
