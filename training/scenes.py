@@ -39,7 +39,7 @@ def draw_digit(canvas: np.ndarray, digit28: np.ndarray, box: Box, ink_bgr, rng: 
     glyph = digit28[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].astype(np.float32) / 255.0
     x, y, w, h = box
     gh, gw = glyph.shape
-    scale = min(h / gh, 1.3 * w / gw)  # height decides; a wide digit may spill a little
+    scale = min(h / gh, w / gw)
     nw, nh = max(1, round(gw * scale)), max(1, round(gh * scale))
     glyph = cv2.resize(glyph, (nw, nh), interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
     glyph = np.clip(glyph, 0.0, 1.0) * (strength if strength is not None else rng.uniform(0.8, 1.0))
