@@ -48,8 +48,12 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple
     one continuous run under the long kernel; the result is limited to real ink
     (plus a one-pixel fringe for the line's soft edge).
     """
-    thick = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, across)) if max(across) > 1 else binary
-    runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
+    if max(across) > 1:
+        k = cv2.getStructuringElement(cv2.MORPH_RECT, across)
+        runs = cv2.morphologyEx(cv2.dilate(binary, k), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
+        runs = cv2.erode(runs, k)  # back to the line's own thickness, so ink beside it is kept
+    else:
+        runs = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
     if not runs.any():
         return runs
     return cv2.dilate(runs & binary, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
