@@ -88,15 +88,9 @@ def grow(quad: np.ndarray, margin: float = TABLE_MARGIN, margin_y: float | None 
     return np.float32([tl - dx - dy, tr + dx - dy, br + dx + dy, bl - dx + dy])
 
 
-def level_with_margin(gray: np.ndarray, quad: np.ndarray, margin_y: float = 0.0):
+def level_with_margin(gray: np.ndarray, quad: np.ndarray, margin_y: float = TABLE_MARGIN):
     """(Page-like warp, inner (x, y, w, h)): the table warped level with a margin around it."""
     w, h = table_size(quad)
     mx, my = int(round(TABLE_MARGIN * w)), int(round(margin_y * h))
     size = (w + 2 * mx, h + 2 * my)
     return warp_quad(gray, grow(quad, TABLE_MARGIN, margin_y), size), (mx, my, w, h)
-
-
-def level_tables(image: np.ndarray, gray: np.ndarray | None = None):
-    """(Page-like warp, quad) for every table found: each one warped level on its own."""
-    gray = gray if gray is not None else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    return [(warp_quad(gray, q, table_size(q)), q) for q in find_tables(gray)]

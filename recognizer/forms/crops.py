@@ -60,11 +60,15 @@ def masked_crop(gray: np.ndarray, mask: np.ndarray, pad: int = 2):
     ys, xs = np.nonzero(mask)
     x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, mask.shape[1])
     y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, mask.shape[0])
-    soft = cv2.dilate(mask, np.ones((3, 3), np.uint8))[y0:y1, x0:x1]
+    k = max(3, int(0.06 * max(y1 - y0, x1 - x0))) | 1  # take in the stroke's soft edges
+    soft = cv2.dilate(mask, np.ones((k, k), np.uint8))[y0:y1, x0:x1]
     paper = float(np.percentile(gray, 90))
     ink = np.clip(paper - gray[y0:y1, x0:x1].astype(np.float32), 0, 255)
     ink = ink * (soft > 0)
-    return ink / max(float(ink.max()), 1.0), (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+    core = mask[y0:y1, x0:x1] > 0
+    full = float(np.percentile(ink[core], 50)) if core.any() else float(ink.max())
+    # the stroke's middle is full ink, as in MNIST, whatever the pen's colour and the light
+    return np.clip(ink / max(full, 1.0), 0, 1), (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
 def cell_crop(gray: np.ndarray, ink: np.ndarray, box):

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recognizer.forms.auto import find_tables, grow, table_size
+from recognizer.forms.auto import TABLE_MARGIN, find_tables, level_with_margin, table_size
 from recognizer.forms.crops import cell_crop, masked_crop, split_digits
-from recognizer.forms.grid import find_grid, find_lines, ink_mask
-from recognizer.forms.page import warp_quad
+from recognizer.forms.grid import find_grid, find_lines, ink_mask, remove_lines
 
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
 FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template box
+COMB_REACH = 0.35  # of a comb's height: how far past its box a digit's strokes are still read
 
 
 @dataclass
@@ -48,23 +48,25 @@ def translate(dx: float, dy: float) -> np.ndarray:
     return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], np.float64)
 
 
-def level_box(gray: np.ndarray, box, to_input: np.ndarray, margin: float = FIELD_MARGIN):
-    """(level image, level->input map) of the printed box drawn near `box` in `gray`.
+def level_box(gray: np.ndarray, box, to_input: np.ndarray, margin_y: float = TABLE_MARGIN):
+    """(level image, inner (x, y, w, h), level->input map) of the printed box drawn near
+    `box` in `gray`, warped with `margin_y` of its height kept above and below.
 
     Looks for the biggest boxed outline within the box plus a margin; when there
-    is none (faint print, a ruled line) the template box itself is used.
+    is none (faint print) the template box itself is used.
     """
     x, y, w, h = box
-    m = int(round(margin * min(w, h)))
+    m = int(round(FIELD_MARGIN * min(w, h)))
     x0, y0 = max(x - m, 0), max(y - m, 0)
     x1, y1 = min(x + w + m, gray.shape[1]), min(y + h + m, gray.shape[0])
     region = gray[y0:y1, x0:x1]
-    quads = [q for q in find_tables(region, min_fraction=0.2)]
+    quads = find_tables(region, min_fraction=0.2)
     if quads:
         quad = max(quads, key=lambda q: table_size(q)[0] * table_size(q)[1])
-        level = warp_quad(region, quad, table_size(quad))
-        return level.image, to_input @ translate(x0, y0) @ level.to_input
-    return gray[y:y + h, x:x + w], to_input @ translate(x, y)
+    else:
+        quad = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]) - [x0, y0]
+    level, inner = level_with_margin(region, quad, margin_y)
+    return level.image, inner, to_input @ translate(x0, y0) @ level.to_input
 
 
 def free_slots(gray: np.ndarray, ink: np.ndarray, offset=(0, 0)) -> list[Slot]:
@@ -108,26 +110,33 @@ def cut_template_field(gray: np.ndarray, to_input: np.ndarray, spec, page_size) 
         level, m = gray[y:y + h, x:x + w], to_input @ translate(x, y)
         ink = ink_mask(level)
         hor, _, ver, _ = find_lines(ink)
-        ink = ink & ~(hor | ver)
-        return CutField(spec.name, spec.kind, m, slots=free_slots(level, ink), spec=spec, size=(w, h))
-    level, m = level_box(gray, box, to_input)
-    size = (level.shape[1], level.shape[0])
+        return CutField(spec.name, spec.kind, m, slots=free_slots(level, remove_lines(ink, hor, ver)),
+                        spec=spec, size=(w, h))
     if spec.kind == "comb":
-        grid = find_grid(level, cols=spec.cells, rows=1)
+        level, inner, m = level_box(gray, box, to_input, COMB_REACH)
+        grid = find_grid(level, cols=spec.cells, rows=1, inner=inner, reach=True)
+        size = (level.shape[1], level.shape[0])
         return CutField(spec.name, spec.kind, m, 1, spec.cells, grid_slots(grid), spec, size)
-    grid = find_grid(level, cols=1, rows=1)
-    return CutField(spec.name, spec.kind, m, slots=free_slots(grid.gray, grid.ink), spec=spec, size=size)
+    level, (ix, iy, iw, ih), m = level_box(gray, box, to_input)
+    grid = find_grid(level, cols=1, rows=1, inner=(ix, iy, iw, ih))
+    x0, x1, y0, y1 = grid.xs[0], grid.xs[-1], grid.ys[0], grid.ys[-1]
+    slots = free_slots(level[y0:y1, x0:x1], grid.ink[y0:y1, x0:x1], (x0, y0))
+    return CutField(spec.name, spec.kind, m, slots=slots, spec=spec, size=(level.shape[1], level.shape[0]))
 
 
 def cut_tables(gray: np.ndarray, to_input: np.ndarray) -> list[CutField]:
-    """Auto mode: every boxed table on the page, cut into its cells."""
+    """Auto mode: every boxed table on the page, cut into its cells (a one-row table's
+    cells reach past its box, as a template comb's do)."""
     fields = []
     for i, quad in enumerate(find_tables(gray)):
-        quad = grow(quad)
-        level = warp_quad(gray, quad, table_size(quad))
-        grid = find_grid(level.image)
+        level, inner = level_with_margin(gray, quad)
+        grid = find_grid(level.image, inner=inner)
+        if grid.shape[0] == 1:
+            level, inner = level_with_margin(gray, quad, COMB_REACH)
+            grid = find_grid(level.image, rows=1, inner=inner, reach=True)
         rows, cols = grid.shape
         kind = "grid" if rows > 1 else "comb" if cols > 1 else "box"
+        size = (level.image.shape[1], level.image.shape[0])
         fields.append(CutField(f"table{i + 1}", kind, to_input @ level.to_input, rows, cols,
-                               grid_slots(grid), size=table_size(quad)))
+                               grid_slots(grid), size=size))
     return fields

@@ -196,12 +196,14 @@ def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int 
     return rest | (back & ink)
 
 
-def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None, inner=None) -> Grid:
+def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None, inner=None,
+              reach: bool = False) -> Grid:
     """Lines and cells of a level table image (warped box, comb field or grid).
 
     `cols`/`rows` when known (a template's comb) replace the found lines by an even
     split whenever the count found disagrees. `inner` (x, y, w, h) is where the
-    table itself lies when the image also holds a margin around it.
+    table itself lies when the image also holds a margin around it; with `reach`
+    a one-row table's cells take in that margin above and below.
     """
     h, w = gray.shape
     ix, iy, iw, ih = inner or (0, 0, w, h)
@@ -217,5 +219,4 @@ def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None
         ys = [round(iy + i * (ih - 1) / rows) for i in range(rows + 1)]
     hor, ver = np.zeros_like(ink), np.zeros_like(ink)
     hor[y0:y1, x0:x1], ver[y0:y1, x0:x1] = hor_in, ver_in
-    reach = (0, h - 1) if inner is not None else None
-    return Grid(gray, remove_lines(ink, hor, ver), hor | ver, xs, ys, reach)
+    return Grid(gray, remove_lines(ink, hor, ver), hor | ver, xs, ys, (0, h) if reach else None)
