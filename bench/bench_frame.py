@@ -1,0 +1,87 @@
+"""Per-frame cost of the recognizer, stage by stage, against the bare OpenCV floor.
+
+    python bench/bench_frame.py [--repeats 60] [--model PATH]
+
+For 640x480 and 1280x720 synthetic frames with 20 handwritten digits
+(training/scenes.py), prints the median time of each pipeline stage
+(preprocess, candidates, normalize, infer, group), the full call, and the
+floor measured in the same run: gray -> Gaussian blur -> adaptive threshold ->
+findContours, the least any contour-based digit finder does. The ratio
+full / floor is the figure of merit (target: <= 2 at 640x480).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from recognizer.pipeline import Recognizer  # noqa: E402
+from training.data import load_mnist  # noqa: E402
+from training.scenes import make_scene  # noqa: E402
+
+STAGES = ("preprocess", "candidates", "normalize", "infer", "group")
+
+
+def opencv_floor(frame: np.ndarray) -> int:
+    """The bare minimum: gray, blur, adaptive threshold, external contours."""
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    blur = cv2.GaussianBlur(gray, (5, 5), 0)
+    binary = cv2.adaptiveThreshold(blur, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 10)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return len(contours)
+
+
+def bench_size(rec: Recognizer, frames: list[np.ndarray], repeats: int) -> dict:
+    """Interleave floor and pipeline on the same frames so machine load hits both alike."""
+    floor, full = [], []
+    stages: dict[str, list[float]] = {s: [] for s in STAGES}
+    found = []
+    for i in range(repeats):
+        frame = frames[i % len(frames)]
+        t = time.perf_counter()
+        opencv_floor(frame)
+        floor.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        res = rec(frame)
+        full.append(time.perf_counter() - t)
+        for s in STAGES:
+            stages[s].append(res.timings.get(s, 0.0))
+        found.append(len(res.digits))
+    med = {s: statistics.median(v) * 1e3 for s, v in stages.items()}
+    return {"floor_ms": statistics.median(floor) * 1e3, "full_ms": statistics.median(full) * 1e3,
+            "stages_ms": med, "digits_found": statistics.median(found)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=60, help="timed calls per frame size")
+    ap.add_argument("--model", default=None, help="tflite model (default assets/models/digits.tflite)")
+    args = ap.parse_args(argv)
+    (_, _), (xt, yt) = load_mnist()
+    rec = Recognizer(args.model)
+    rng = np.random.default_rng(0)
+    rows = []
+    for w, h in ((640, 480), (1280, 720)):
+        frames = [make_scene(rng, xt, yt, width=w, height=h, n_digits=20)[0] for _ in range(5)]
+        for f in frames:  # warm up: allocations, interpreter resize
+            rec(f)
+            opencv_floor(f)
+        rows.append(((w, h), bench_size(rec, frames, args.repeats)))
+    print(f"{'frame':<10}" + "".join(f"{s:>11}" for s in STAGES) + f"{'full':>9}{'floor':>9}{'ratio':>8}{'digits':>8}")
+    for (w, h), r in rows:
+        cells = "".join(f"{r['stages_ms'][s]:>9.2f}ms" for s in STAGES)
+        print(f"{w}x{h:<6}{cells}{r['full_ms']:>7.2f}ms{r['floor_ms']:>7.2f}ms"
+              f"{r['full_ms'] / r['floor_ms']:>8.2f}{r['digits_found']:>8.0f}")
+    print("medians over", args.repeats, "calls; floor = gray+blur+adaptiveThreshold+findContours, same run")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
