@@ -74,14 +74,15 @@ def print_form() -> np.ndarray:
     return page
 
 
-def draw_digit(canvas: np.ndarray, digit28: np.ndarray, box, ink_bgr, rng) -> None:
-    """Composite one MNIST digit into `box` (x, y, w, h) as pen ink, keeping its aspect."""
+def draw_digit(canvas: np.ndarray, digit28: np.ndarray, box, ink_bgr, rng) -> int:
+    """Composite one MNIST digit as pen ink, fit into `box` (x, y, w, h) keeping its aspect
+    (top-aligned, centred across); returns how far right of x the ink reaches."""
     x, y, w, h = box
     ys, xs = np.nonzero(digit28 > 30)
     glyph = digit28[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].astype(np.float32) / 255.0
     gh, gw = glyph.shape
-    scale = h / gh
-    nw, nh = max(1, int(round(gw * scale))), max(1, int(h))
+    scale = min(h / gh, w / gw)
+    nw, nh = max(1, int(round(gw * scale))), max(1, int(round(gh * scale)))
     alpha = cv2.resize(glyph, (nw, nh), interpolation=cv2.INTER_LINEAR)
     ox = x + (w - nw) // 2
     x0, y0 = max(ox, 0), max(y, 0)
@@ -89,6 +90,7 @@ def draw_digit(canvas: np.ndarray, digit28: np.ndarray, box, ink_bgr, rng) -> No
     a = np.clip(alpha[y0 - y: y1 - y, x0 - ox: x1 - ox] * rng.uniform(0.85, 1.0), 0, 1)[..., None]
     region = canvas[y0:y1, x0:x1].astype(np.float32)
     canvas[y0:y1, x0:x1] = (region * (1 - a) + np.float32(ink_bgr) * a).astype(np.uint8)
+    return ox + nw - x  # right edge of the ink, from the box's left
 
 
 def pick(images, labels, digit: int, rng) -> np.ndarray:
@@ -118,17 +120,16 @@ def fill_form(page: np.ndarray, images, labels, rng, touch: float = 0.3) -> tupl
                 dy = rng.uniform(0.08, 0.92 - dh / bh) * bh
                 if rng.random() < touch:  # push onto the top or bottom line
                     dy = rng.choice([-0.05 * bh, bh - dh + 0.05 * bh])
-                draw_digit(page, pick(images, labels, d, rng), (int(x + i * cw + dx), int(y + dy), int(cw), dh),
-                           ink, rng)
+                draw_digit(page, pick(images, labels, d, rng),
+                           (int(x + i * cw + dx + 0.05 * cw), int(y + dy), int(0.9 * cw), dh), ink, rng)
             continue
         dh = int(bh * rng.uniform(0.55, 0.75))
-        pitch = dh * rng.uniform(0.85, 1.0)
         cx = x + rng.uniform(0.04, 0.12) * bw
         top = y + (bh - 12 - dh - rng.uniform(2, 8) if kind == "line" else rng.uniform(0.1, 0.9 * bh - dh))
         for d in digits:
-            draw_digit(page, pick(images, labels, d, rng), (int(cx), int(top + rng.uniform(-3, 3)), int(pitch), dh),
-                       ink, rng)
-            cx += pitch * rng.uniform(1.05, 1.2)
+            width = draw_digit(page, pick(images, labels, d, rng),
+                               (int(cx), int(top + rng.uniform(-3, 3)), int(0.9 * dh), dh), ink, rng)
+            cx += width + dh * rng.uniform(0.05, 0.3)
     return page, values
 
 
