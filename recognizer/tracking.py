@@ -10,7 +10,9 @@ the class probabilities of the last `window` frames of each track, and shows a
 track's label only once that average is confident. A shown label then holds
 until another class clearly beats it (hysteresis), so labels don't flicker.
 Every digit it keeps gains `track` (its id); digits of tracks not yet
-confident are moved to `results.rejected` as "unconfirmed".
+confident are moved to `results.rejected` as "unconfirmed", and digits cut by
+the frame border as "at frame edge" (half a digit often reads as another one,
+so its reading is not kept: the track starts afresh once it is fully in view).
 """
 from __future__ import annotations
 
@@ -92,13 +94,14 @@ class DigitTracker:
     """Match digits frame to frame, smooth their probabilities, show labels with hysteresis."""
 
     def __init__(self, window: int = 5, show: float = 0.6, switch_margin: float = 0.2,
-                 hide: float = 0.35, max_missed: int = 5, min_iou: float = 0.3):
+                 hide: float = 0.35, max_missed: int = 5, min_iou: float = 0.3, edge: int = 2):
         self.window = window  # frames averaged per track
         self.show = show  # a hidden track shows its label once its mean probability reaches this
         self.switch_margin = switch_margin  # a shown label changes only when beaten by this much
         self.hide = hide  # a shown label is hidden again when its mean probability drops below this
         self.max_missed = max_missed  # frames a track survives unmatched (occlusion, a blurred frame)
         self.min_iou = min_iou
+        self.edge = edge  # a box this close to the frame border is a digit cut by the edge
         self.tracks: list[Track] = []
         self._next_id = 1
 
@@ -129,6 +132,11 @@ class DigitTracker:
         elif mean[track.shown] < self.hide:
             track.shown = None
 
+    def _at_edge(self, box, results: Results) -> bool:
+        x, y, w, h = box
+        return (x <= self.edge or y <= self.edge or x + w >= results.width - self.edge
+                or y + h >= results.height - self.edge)
+
     def update(self, results: Results) -> Results:
         """Assign track ids, smooth labels; returns the same Results, changed in place."""
         digits = results.digits
@@ -143,8 +151,12 @@ class DigitTracker:
                 self._next_id += 1
                 self.tracks.append(track)
             track.box, track.missed = tuple(d.box), 0
-            track.history.append(digit_probs(d))
-            self._decide(track)
+            if self._at_edge(d.box, results):  # half a digit: its reading must not stick
+                track.history.clear()
+                track.shown = None
+            else:
+                track.history.append(digit_probs(d))
+                self._decide(track)
             owner[j] = track
         self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
         return self._apply(results, owner)
@@ -156,7 +168,8 @@ class DigitTracker:
             track = owner[j]
             d.track = track.id
             if track.shown is None:
-                results.rejected.append(Rejected(d.box, "unconfirmed", float(d.confidence)))
+                reason = "unconfirmed" if track.history else "at frame edge"
+                results.rejected.append(Rejected(d.box, reason, float(d.confidence)))
                 continue
             mean = track.mean_probs()
             d.digit, d.confidence = track.shown, float(mean[track.shown])

@@ -102,3 +102,19 @@ def test_numbers_are_rebuilt_from_smoothed_digits_and_records_carry_track():
     assert res.numbers[0].text == "42"
     rec = res.to_record()
     assert all(isinstance(d["track"], int) for d in rec["digits"])
+
+
+def test_digit_cut_by_the_frame_edge_is_not_shown_until_fully_in_view():
+    """A digit entering from the bottom reads as something else while cut: that reading must not stick."""
+    tracker = DigitTracker()
+    half_a_2_looks_like_7 = np.eye(11)[7] * 0.9 + 0.01
+    a_2 = np.eye(11)[2] * 0.9 + 0.01
+    shown = []
+    for i in range(12):
+        entering = i < 6
+        box = (300, 470 - 6 * i, 30, 10 + 6 * i) if entering else (300, 430 - 2 * i, 30, 45)
+        res = tracker.update(frame(i, [(box, half_a_2_looks_like_7 if entering else a_2)]))
+        shown.append(res.digits[0].digit if res.digits else None)
+        if entering:
+            assert [r.reason for r in res.rejected] == ["at frame edge"]
+    assert shown[:6] == [None] * 6 and shown[6:] == [2] * 6

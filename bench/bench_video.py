@@ -1,0 +1,130 @@
+"""Video benchmark: headless frames per second, time per stage, accuracy, and the naive baseline.
+
+    python bench/bench_video.py [--baseline-frames 10] [--model FILE]
+
+Prints, all measured in this run on this machine:
+  * the demo video (assets/demo/demo.mp4, 720x576, ~23 digits per frame) and a
+    1280x720 clip rendered now by training/demo_video.py: frames per second of
+    the real capture loop (recognizer.app.run, headless, writing JSON lines),
+    and the median milliseconds of each stage (read, recognize, track, write);
+    then the same with the annotated video written (draw + write stages);
+  * digit precision/recall/F1 per frame and flicker on the demo, against its ground truth;
+  * the naive approach on the same clip: the same candidates, but one keras
+    `model.predict` per digit (assets/models/digits.keras), timed on the first
+    --baseline-frames frames, and the speed-up ratio of the real loop over it.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2  # noqa: E402
+
+from recognizer.app import Stopwatch, run  # noqa: E402
+from recognizer.cli import build_parser  # noqa: E402
+from training.demo_video import flicker, load_jsonl, render, score  # noqa: E402
+
+DEMO = ROOT / "assets" / "demo" / "demo.mp4"
+CLIP_720P = ROOT / "runs" / "bench" / "clip1280x720.mp4"
+
+
+def loop(video: Path, out_dir: Path, model: str | None, draw: bool) -> tuple[float, dict, Path]:
+    """The real capture loop, headless: (frames per second, median ms per stage, JSON path)."""
+    js = out_dir / (video.stem + ".jsonl")
+    argv = ["--source", str(video), "--json", str(js), "--no-display"]
+    if draw:
+        argv += ["--output", str(out_dir / (video.stem + "_annotated.mp4"))]
+    if model:
+        argv += ["--model", model]
+    sw = Stopwatch()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()):  # no progress bar in the figures
+        code = run(build_parser().parse_args(argv), sw)
+    wall = time.perf_counter() - t0
+    if code != 0:
+        raise SystemExit(f"error: main loop exited with {code} on {video}")
+    frames = len(sw.stages["recognize"])
+    return frames / wall, sw.medians_ms(), js
+
+
+def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[float, float]:
+    """The naive way: same candidates, one keras model.predict per digit. (median ms/frame, digits/frame)."""
+    import keras  # only here: the runtime never imports TensorFlow
+
+    from recognizer import preprocess
+    from recognizer.normalize import normalize_crop
+    from recognizer.pipeline import Recognizer
+
+    net = keras.models.load_model(ROOT / "assets" / "models" / "digits.keras", compile=False)
+    recognizer = Recognizer(model=model)
+    cap = cv2.VideoCapture(str(video))
+    times, counts = [], []
+    for _ in range(frames + 1):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        t0 = time.perf_counter()
+        prep = preprocess.prepare(frame, recognizer.max_side, recognizer.polarity)
+        found = recognizer._candidates(prep)
+        for c in found:
+            net.predict(normalize_crop(c.crop, ink="light")[None, :, :, None], verbose=0)
+        times.append(time.perf_counter() - t0)
+        counts.append(len(found))
+    cap.release()
+    return 1000 * statistics.median(times[1:]), statistics.mean(counts[1:])  # first call warms keras up
+
+
+def stages_line(ms: dict) -> str:
+    order = ["read", "recognize", "track", "draw", "write"]
+    return "  ".join(f"{k} {ms[k]:.2f}" for k in order if k in ms)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline-frames", type=int, default=10, help="frames timed for the naive baseline")
+    ap.add_argument("--model", help="TFLite model (default assets/models/digits.tflite)")
+    args = ap.parse_args(argv)
+    if not DEMO.is_file():
+        raise SystemExit(f"error: {DEMO} missing (python -m training.demo_video)")
+    if not CLIP_720P.is_file():
+        print(f"rendering {CLIP_720P} ...", flush=True)
+        render(CLIP_720P, size=(1280, 720), seconds=4.0, seed=3)
+    print(f"machine: {os.cpu_count()} cores; opencv {cv2.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        for video in (DEMO, CLIP_720P):
+            cap = cv2.VideoCapture(str(video))
+            w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            cap.release()
+            fps, ms, js = loop(video, out, args.model, draw=False)
+            truth = load_jsonl(video.with_suffix(".jsonl"))
+            records = load_jsonl(js)
+            per_frame = statistics.mean(len(t["digits"]) for t in truth)
+            print(f"\n{video.name} ({w}x{h}, {len(records)} frames, {per_frame:.1f} digits/frame in truth)")
+            print(f"  headless + JSON      : {fps:7.1f} fps   median ms: {stages_line(ms)}")
+            fps_v, ms_v, _ = loop(video, out, args.model, draw=True)
+            print(f"  + annotated video    : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
+            s, f = score(records, truth), flicker(records)
+            print(f"  digits               : precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
+                  f"F1 {s['f1']:.3f}  (tp {s['tp']} fp {s['fp']} fn {s['fn']})")
+            print(f"  flicker              : {f['flicker']:.4f} ({f['changes']} label changes "
+                  f"in {f['track_frames']} track-frames)")
+            naive_ms, naive_n = naive_per_frame_ms(video, args.baseline_frames, args.model)
+            ours_ms = 1000 / fps
+            print(f"  naive predict/digit  : {naive_ms:7.1f} ms/frame ({naive_n:.0f} predict calls/frame, "
+                  f"{args.baseline_frames} frames)  vs {ours_ms:.2f} ms/frame -> {naive_ms / ours_ms:.0f}x faster")
+
+
+if __name__ == "__main__":
+    main()
