@@ -7,11 +7,14 @@ order (top to bottom by line, then left to right).
 """
 from __future__ import annotations
 
-from recognizer.results import Digit, Number
+from recognizer.results import Digit, Number, Rejected
 
 LINE_OVERLAP = 0.5  # share of the smaller digit's height two digits on one line overlap by
 MAX_GAP = 0.6  # a gap wider than this share of the digit height starts a new number
 SIZE_RATIO = 1.8  # digits of one number differ in height by less than this factor
+WORD_GAP = 0.35  # a non-digit glyph this close (share of height) beside a digit makes it part of a word ...
+WORD_SIZE = 1.3  # ... when their heights differ by less than this factor ...
+WORD_ASPECT = 0.35  # ... and the glyph is at least this wide for its height (not a rule remnant)
 
 
 def same_number(a: Digit, b: Digit) -> bool:
@@ -25,6 +28,31 @@ def same_number(a: Digit, b: Digit) -> bool:
         return False
     gap = bx - (ax + aw)
     return gap <= MAX_GAP * max(ah, bh)
+
+
+def in_words(digits: list[Digit], rejected: list[Rejected]) -> tuple[list[Digit], list[Rejected]]:
+    """Digits written among letters are letters: S, Z, B, l in a word read as 5, 2, 8, 1.
+
+    A digit with a glyph beside it on the same line, of its size and digit-like
+    shape, that the classifier called "not a digit", is moved to rejected.
+    """
+    letters = [r for r in rejected if r.reason == "not a digit" and r.box[2] >= WORD_ASPECT * r.box[3]]
+    keep, moved = [], []
+    for d in digits:
+        if any(_neighbours(d.box, r.box) for r in letters):
+            moved.append(Rejected(d.box, "in a word", d.confidence))
+        else:
+            keep.append(d)
+    return keep, rejected + moved
+
+
+def _neighbours(a, b) -> bool:
+    """Same line, same size, side by side with a small gap."""
+    overlap = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if overlap < LINE_OVERLAP * max(a[3], b[3]) or max(a[3], b[3]) > WORD_SIZE * min(a[3], b[3]):
+        return False
+    gap = max(a[0], b[0]) - min(a[0] + a[2], b[0] + b[2])
+    return gap <= WORD_GAP * max(a[3], b[3])
 
 
 def union_box(digits: list[Digit]) -> tuple[int, int, int, int]:

@@ -19,7 +19,7 @@ import numpy as np
 from recognizer import candidates as cand
 from recognizer import lines, preprocess
 from recognizer.classifier import DigitClassifier, Predictions
-from recognizer.grouping import group_numbers
+from recognizer.grouping import group_numbers, in_words
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Rejected, Results
 
@@ -73,7 +73,7 @@ class Recognizer:
         keep = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
         found = [c for c, k in zip(found, keep) if k]
         preds = _subset(preds, keep)
-        digits, rejected = self._decide(found, preds, scale, (w, h))
+        digits, rejected = in_words(*self._decide(found, preds, scale, (w, h)))
         numbers = group_numbers(digits)
         _lap(timings, "group", t)
         if self.debug_on:

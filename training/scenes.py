@@ -20,7 +20,8 @@ import numpy as np
 
 PAPERS = [(235, 240, 242), (215, 228, 236), (242, 242, 238), (200, 214, 222)]  # BGR white, cream, grey
 INKS = [(140, 40, 20), (30, 30, 30), (120, 30, 10), (20, 20, 160)]  # BGR blue, black, dark blue, red
-LETTERS = "ABCDEFGHKLMNPRSTWXYZabdehkmnrstxyz"
+# printed letters that no reader would take for a digit (no O, I, l, S, Z, B, G, b, g, q, s, z, T)
+LETTERS = "ACEFHKMNPRWXYacefhkmnrwxy"
 
 Box = tuple[int, int, int, int]
 
