@@ -90,6 +90,10 @@ def stages_line(ms: dict) -> str:
     return "  ".join(f"{k} {ms[k]:.2f}" for k in order if k in ms)
 
 
+def substages_line(ms: dict) -> str:
+    return "  ".join(f"{k.split('.', 1)[1]} {v:.2f}" for k, v in ms.items() if k.startswith("recognize."))
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline-frames", type=int, default=10, help="frames timed for the naive baseline")
@@ -113,6 +117,7 @@ def main(argv=None) -> None:
             per_frame = statistics.mean(len(t["digits"]) for t in truth)
             print(f"\n{video.name} ({w}x{h}, {len(records)} frames, {per_frame:.1f} digits/frame in truth)")
             print(f"  headless + JSON      : {fps:7.1f} fps   median ms: {stages_line(ms)}")
+            print(f"    inside recognize   : median ms: {substages_line(ms)}")
             fps_v, ms_v, _ = loop(video, out, args.model, draw=True)
             print(f"  + annotated video    : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
             s, f = score(records, truth), flicker(records)

@@ -47,6 +47,11 @@ class Stopwatch:
         self._t = now
         return self.stages[stage][-1]
 
+    def add_substages(self, stage: str, timings: dict) -> None:
+        """The recognizer's own breakdown (preprocess, candidates, normalize, infer, group)."""
+        for name, seconds in timings.items():
+            self.stages[f"{stage}.{name}"].append(seconds)
+
     def medians_ms(self) -> dict[str, float]:
         return {k: 1000 * float(np.median(v)) for k, v in self.stages.items() if v}
 
@@ -149,7 +154,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",
-               disable=show or source.live or source.frame_count == 1, file=sys.stderr)
+               disable=show or source.live or source.frame_count == 1, file=sys.stderr, mininterval=0.5)
     frames = skipped = 0
     paused, debug, fps, latency = False, False, 0.0, 0.0
     frame = results = annotated = None
@@ -171,6 +176,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 results = recognizer(frame.image, source=frame.name, frame_index=frame.index)
                 results.time = frame.time
                 latency = sw.lap("recognize")
+                sw.add_substages("recognize", results.timings)
                 if tracker:
                     results = tracker.update(results)
                     sw.lap("track")
