@@ -12,28 +12,11 @@ import imutils
 import numpy as np
 
 from recognizer.forms.grid import ink_mask
-from recognizer.forms.page import order_points, quad_of, quad_size, warp_quad
+from recognizer.forms.page import order_points, outline_support, quad_of, quad_size, warp_quad
 
 MIN_TABLE_FRACTION = 0.004  # of the image area: smaller boxes are letters, not tables
 EDGE_INK = 0.7  # share of a table's outline that must be printed line
 TABLE_MARGIN = 0.02  # of the table's size, kept around it when warping it level
-
-
-def edge_ink_fraction(ink: np.ndarray, quad: np.ndarray, samples: int = 200) -> float:
-    """How much of the quadrilateral's outline lies on ink (a drawn box scores near 1)."""
-    h, w = ink.shape
-    x0, y0 = quad.min(axis=0)
-    x1, y1 = quad.max(axis=0)
-    tol = max(5, int(0.015 * max(x1 - x0, y1 - y0))) | 1  # bent paper bows the edges a little
-    thick = cv2.dilate(ink, np.ones((tol, tol), np.uint8))
-    hits = total = 0
-    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
-        for t in np.linspace(0.05, 0.95, samples // 4):
-            x, y = (a + t * (b - a)).astype(int)
-            if 0 <= x < w and 0 <= y < h:
-                total += 1
-                hits += thick[y, x] > 0
-    return hits / max(total, 1)
 
 
 def ruling_mask(gray: np.ndarray) -> np.ndarray:
@@ -66,7 +49,7 @@ def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION) -> l
         if w * h < area_min or min(w, h) < 12:
             continue
         quad = quad_of(c)
-        if quad is not None and edge_ink_fraction(rulings, quad) >= EDGE_INK:
+        if quad is not None and outline_support(rulings, quad) >= EDGE_INK:
             quads.append(quad)
     return sorted(quads, key=lambda q: (round(q[:, 1].min() / 20), q[:, 0].min()))
 

@@ -11,6 +11,7 @@ import imutils
 import numpy as np
 
 MIN_PAGE_FRACTION = 0.2  # a sheet smaller than this share of the photo is not the page
+PAGE_EDGE_SUPPORT = 0.6  # share of a page outline that must lie on image edges
 WORK_SIDE = 800  # page search runs on a copy this big: fast, and blur-tolerant
 
 
@@ -41,25 +42,61 @@ def to_gray_u8(image: np.ndarray) -> np.ndarray:
 def find_page(image: np.ndarray, min_fraction: float = MIN_PAGE_FRACTION) -> np.ndarray | None:
     """Corners (4, 2) float32 of the sheet in image pixels, or None when no page edge shows.
 
-    The sheet is the largest convex four-sided contour of the bright region (Otsu on a
-    blurred copy), which survives shadows and handwriting better than edge maps do.
+    Candidates are the four-sided outlines of the bright region (Otsu, robust to
+    handwriting) and of the edge map (Canny, robust to a shadow that darkens half
+    the sheet). A candidate counts only if real edges run along its sides; the
+    largest such one is the sheet.
     """
     gray = to_gray_u8(image)
-    scale = WORK_SIDE / max(gray.shape)
+    scale = min(WORK_SIDE / max(gray.shape), 1.0)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    scale = min(scale, 1.0)
     blur = cv2.GaussianBlur(small, (5, 5), 0)
     _, bright = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-    contours = imutils.grab_contours(cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE))
+    edges = cv2.Canny(blur, 30, 90)
+    closed = cv2.morphologyEx(cv2.dilate(edges, np.ones((3, 3), np.uint8)), cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     area_min = min_fraction * small.shape[0] * small.shape[1]
-    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
-        if cv2.contourArea(c) < area_min:
-            break
-        quad = quad_of(c)
-        if quad is not None and not touches_all_borders(quad, small.shape):
-            return (quad / scale).astype(np.float32)
-    return None
+    best, best_area = None, 0.0
+    for mask in (bright, closed):
+        contours = imutils.grab_contours(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE))
+        for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
+            quad = quad_of(c) if cv2.contourArea(c) >= area_min else None
+            if quad is None or touches_all_borders(quad, small.shape):
+                continue
+            area = cv2.contourArea(quad)
+            if (area > best_area and outline_support(edges, quad) >= PAGE_EDGE_SUPPORT
+                    and brighter_inside(blur, quad)):
+                best, best_area = quad, area
+    return None if best is None else (best / scale).astype(np.float32)
+
+
+def brighter_inside(gray: np.ndarray, quad: np.ndarray, contrast: float = 15.0) -> bool:
+    """A sheet is lighter than what lies around it; a box printed on the page is not."""
+    inside = np.zeros_like(gray)
+    cv2.fillConvexPoly(inside, quad.astype(np.int32), 255)
+    k = np.ones((15, 15), np.uint8)
+    ring_in = cv2.subtract(inside, cv2.erode(inside, k)) > 0
+    ring_out = cv2.subtract(cv2.dilate(inside, k), inside) > 0
+    if not ring_out.any():
+        return False
+    return float(np.median(gray[ring_in])) - float(np.median(gray[ring_out])) >= contrast
+
+
+def outline_support(mask: np.ndarray, quad: np.ndarray, samples: int = 200) -> float:
+    """Share of the quadrilateral's outline lying on the mask (edges, printed lines), with a
+    tolerance of 1.5% of its size, since bent paper bows its edges a little."""
+    h, w = mask.shape
+    size = float((quad.max(axis=0) - quad.min(axis=0)).max())
+    tol = max(5, int(0.015 * size)) | 1
+    thick = cv2.dilate(mask, np.ones((tol, tol), np.uint8))
+    hits = total = 0
+    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
+        for t in np.linspace(0.05, 0.95, samples // 4):
+            x, y = (a + t * (b - a)).astype(int)
+            if 0 <= x < w and 0 <= y < h:
+                total += 1
+                hits += thick[y, x] > 0
+    return hits / max(total, 1)
 
 
 def quad_of(contour: np.ndarray) -> np.ndarray | None:

@@ -104,10 +104,11 @@ class FormReader:
         self.reject_threshold = float(self.classifier.metadata.get("reject_threshold", 0.5))
 
     def page(self, image: np.ndarray) -> Page:
-        """The rectified sheet (template size), or the photo as it is for auto mode."""
+        """The rectified sheet (template size), or the photo as it is for auto mode: each
+        table found there is warped level on its own, which also undoes perspective."""
         if self.template is not None:
             return rectify(image, self.template.page)
-        return rectify(image)
+        return Page(image, np.eye(3), found=False)
 
     def cut(self, page: Page) -> list[CutField]:
         gray = to_gray_u8(page.image)
