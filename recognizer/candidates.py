@@ -20,7 +20,7 @@ import numpy as np
 
 MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
 MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
-MAX_SIZE_SHARE = 0.95  # taller or wider than this share of the frame: page edge, not a digit
+MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
 SMALL_SHARE = 0.4  # shorter than this share of the typical candidate: a dot, comma or speck
 MAX_ASPECT = 3.5  # wider than tall by more than this after splitting: a dash or line residue
 MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
@@ -28,9 +28,9 @@ MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
 SPLIT_ASPECT = 1.3  # a blob wider than 1.3x its height holds two or more digits
-DIGIT_ASPECT = 0.75  # typical width / height of one handwritten digit, for counting them
-CUT_SEARCH = 0.25  # look for the thinnest column within this share of a digit width of a cut
-MAX_PARTS = 6  # never read one blob as more digits than this
+MIN_PIECE = 0.2  # cut points are at least this many digit heights apart ...
+MAX_PIECE = 1.4  # ... and a piece between two of them is at most this many heights wide
+MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones)
 PAD = 2  # pixels of paper kept around each crop
 
 
@@ -41,7 +41,9 @@ class Candidate:
     box: tuple[int, int, int, int]  # x, y, w, h in working pixels
     crop: np.ndarray  # uint8 ink (0 paper) around the box; other components' ink zeroed
     blob: int = -1  # index of the wide blob it was cut from (-1: a blob of its own)
-    parts: int = 1  # how many digits that blob was cut into in this reading of it
+    parts: int = 1  # 1: a whole blob; 2: a piece cut from a wider one
+    span: tuple[int, int] = (0, 1)  # which cut points of its blob it lies between
+    ends: int = 1  # index of the blob's last cut point
 
 
 def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,18 +92,32 @@ def _same_digit(a: list, b: list, tall: float) -> bool:
     return gap < MERGE_GAP * tall and height <= MERGE_HEIGHT * max(tall, a[3], b[3])
 
 
-def cut_columns(mask: np.ndarray, parts: int) -> list[int]:
-    """x positions splitting a blob into `parts` digits: thinnest column near each equal cut."""
+def cut_points(mask: np.ndarray, tall: float) -> list[int]:
+    """Where a blob of touching digits may be cut: local minima of a pinch score, plus both ends.
+
+    Each column is scored by the blob's height there (top to bottom ink) plus
+    its ink: two round digits touching meet where the outline pinches (a valley
+    on top, a peak below), which the ink count alone misses (a 0 is thin in the
+    middle too). Minima closer than MIN_PIECE digit heights keep the better one.
+    """
     w = mask.shape[1]
-    ink = (mask > 0).sum(axis=0)
-    step = w / parts
-    reach = max(1, int(CUT_SEARCH * step))
-    cuts = []
-    for i in range(1, parts):
-        x = int(i * step)
-        lo, hi = max(1, x - reach), min(w - 1, x + reach + 1)
-        cuts.append(lo + int(np.argmin(ink[lo:hi])) if hi > lo else x)
-    return cuts
+    on = mask > 0
+    ink = on.sum(axis=0)
+    rows = np.arange(mask.shape[0])[:, None]
+    top = np.where(on, rows, mask.shape[0]).min(axis=0)
+    bottom = np.where(on, rows, -1).max(axis=0)
+    score = (np.where(ink > 0, bottom - top + 1, 0) + ink).astype(np.float32)
+    score = np.convolve(score, np.ones(3, np.float32) / 3, mode="same")
+    gap = max(2, int(MIN_PIECE * tall))
+    order = np.argsort(score[gap:w - gap], kind="stable") + gap
+    cuts: list[int] = []
+    for x in order:
+        if len(cuts) >= MAX_CUTS:
+            break
+        lo, hi = max(0, x - 2), min(w, x + 3)
+        if score[x] <= score[lo:hi].min() and all(abs(x - c) >= gap for c in cuts):
+            cuts.append(int(x))
+    return [0] + sorted(cuts) + [w]
 
 
 def typical_height(items: list[list]) -> float:
@@ -134,7 +150,7 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
               if i > 0 and area >= 4 and max(w, h) >= min_h / 3]
     tall = typical_height([p for p in pieces if p[3] >= min_h])
     items = [b for b in merge_pieces(pieces, tall)
-             if b[3] >= min_h and b[3] <= MAX_SIZE_SHARE * H and b[2] <= MAX_SIZE_SHARE * W]
+             if b[3] >= min_h and not (b[3] > MAX_SIZE_SHARE * H and b[2] > MAX_SIZE_SHARE * W)]
     tall = typical_height(items)
     out: list[Candidate] = []
     for blob, (x, y, w, h, ids) in enumerate(items):
@@ -148,11 +164,12 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
 
 def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list,
            blob: int) -> list[Candidate]:
-    """The masked crop(s) of one blob: one digit, or alternative cuts when it is too wide for one.
+    """The masked crop(s) of one blob: one digit, or every plausible piece when it is too wide.
 
-    A wide blob is cut into k-1, k and k+1 digits (k from its aspect); all the
-    pieces go into the frame's one classifier batch and the pipeline keeps the
-    reading the classifier is surest of (see choose_cuts).
+    A wide blob (touching digits) is over-segmented: every span between two
+    possible cut points that could hold one digit becomes a candidate. All go
+    into the frame's one classifier batch; choose_cuts then keeps the sequence
+    of spans the classifier finds most likely (recognition-driven segmentation).
     """
     H, W = ink.shape
     x0, y0 = max(0, x - PAD), max(0, y - PAD)
@@ -162,44 +179,50 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     crop = ink[y0:y1, x0:x1] * own
     if w <= SPLIT_ASPECT * h:
         return [Candidate((x, y, w, h), crop)]
-    k = max(2, int(round(w / (DIGIT_ASPECT * h))))
-    out = [Candidate((x, y, w, h), crop, blob, 1)] if w <= MAX_ASPECT * h else []
-    for parts in range(max(2, k - 1), min(k + 1, MAX_PARTS) + 1):
-        out += _cut(crop, own, x, y0, x - x0, w, parts, blob)
-    return out
-
-
-def _cut(crop, own, x: int, y0: int, dx: int, w: int, parts: int, blob: int) -> list[Candidate]:
-    """One reading of a wide blob: `parts` pieces cut at the thinnest columns."""
-    edges = [0] + cut_columns(own[:, dx: dx + w], parts) + [w]
+    dx = x - x0
+    cuts = cut_points(own[:, dx: dx + w], h)
     out = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        piece = crop[:, dx + a: dx + b]
-        ys = np.nonzero(piece.any(axis=1))[0]
-        if len(ys) == 0 or b - a < 2:
-            return []  # an empty piece: this reading is impossible
-        py0, py1 = int(ys[0]), int(ys[-1]) + 1
-        out.append(Candidate((x + a, y0 + py0, b - a, py1 - py0), piece[py0:py1], blob, parts))
+    for i, a in enumerate(cuts):
+        for j in range(i + 1, len(cuts)):
+            b = cuts[j]
+            if b - a > MAX_PIECE * h:
+                break
+            if (i, j) == (0, len(cuts) - 1) and w > MAX_ASPECT * h:
+                continue
+            piece = crop[:, dx + a: dx + b]
+            ys = np.nonzero(piece.any(axis=1))[0]
+            if len(ys) == 0:
+                continue
+            py0, py1 = int(ys[0]), int(ys[-1]) + 1
+            whole = (i, j) == (0, len(cuts) - 1)
+            out.append(Candidate((x + a, y0 + py0, b - a, py1 - py0), piece[py0:py1], blob,
+                                 1 if whole else 2, (i, j), len(cuts) - 1))
     return out
 
 
 def choose_cuts(found: list[Candidate], score: np.ndarray) -> np.ndarray:
-    """Keep one reading per wide blob: the one most likely to be all right (product of scores).
+    """Keep one reading per wide blob: the chain of spans from its left to its right end
+    with the highest product of scores (dynamic programming over the cut points).
 
-    A product rather than a mean: every extra cut must pay for itself, so a
-    confident classifier on fragments cannot talk a blob into too many digits.
-
-    score: per candidate, how sure the classifier is it is a digit (e.g. digit
-    probability times one minus the reject probability). Returns a keep mask.
+    A product: every extra cut must pay for itself, so a classifier confident on
+    fragments cannot talk a blob into too many digits. score: per candidate, how
+    sure the classifier is it is one digit. Returns a keep mask over `found`.
     """
     keep = np.ones(len(found), bool)
-    options: dict[int, dict[int, list[int]]] = {}
+    spans: dict[int, dict[tuple[int, int], int]] = {}
     for i, c in enumerate(found):
         if c.blob >= 0:
-            options.setdefault(c.blob, {}).setdefault(c.parts, []).append(i)
-    for readings in options.values():
-        best = max(readings, key=lambda k: float(np.sum(np.log(score[readings[k]] + 1e-6))))
-        for k, idx in readings.items():
-            if k != best:
-                keep[idx] = False
+            spans.setdefault(c.blob, {})[c.span] = i
+            keep[i] = False
+    logs = np.log(np.asarray(score, np.float64) + 1e-6)
+    for blob, by_span in spans.items():
+        end = found[next(iter(by_span.values()))].ends
+        best = {0: (0.0, [])}
+        for j in range(1, end + 1):
+            options = [(best[i][0] + logs[k], best[i][1] + [k]) for (i, jj), k in by_span.items()
+                       if jj == j and i in best]
+            if options:
+                best[j] = max(options, key=lambda o: o[0])
+        if end in best:
+            keep[best[end][1]] = True
     return keep

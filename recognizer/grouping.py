@@ -30,13 +30,16 @@ def same_number(a: Digit, b: Digit) -> bool:
     return gap <= MAX_GAP * max(ah, bh)
 
 
-def in_words(digits: list[Digit], rejected: list[Rejected]) -> tuple[list[Digit], list[Rejected]]:
+def in_words(digits: list[Digit], rejected: list[Rejected],
+             glyphs: list[Rejected] | None = None) -> tuple[list[Digit], list[Rejected]]:
     """Digits written among letters are letters: S, Z, B, l in a word read as 5, 2, 8, 1.
 
     A digit with a glyph beside it on the same line, of its size and digit-like
     shape, that the classifier called "not a digit", is moved to rejected.
+    glyphs: the rejected candidates that may be letters (default: all rejected).
     """
-    letters = [r for r in rejected if r.reason == "not a digit" and r.box[2] >= WORD_ASPECT * r.box[3]]
+    pool = rejected if glyphs is None else glyphs
+    letters = [r for r in pool if r.reason == "not a digit" and r.box[2] >= WORD_ASPECT * r.box[3]]
     keep, moved = [], []
     for d in digits:
         if any(_neighbours(d.box, r.box) for r in letters):

@@ -73,7 +73,9 @@ class Recognizer:
         keep = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
         found = [c for c, k in zip(found, keep) if k]
         preds = _subset(preds, keep)
-        digits, rejected = in_words(*self._decide(found, preds, scale, (w, h)))
+        digits, flagged = self._decide(found, preds, scale, (w, h))
+        glyphs = [r for c, r in flagged]
+        digits, rejected = in_words(digits, [r for _, r in flagged], glyphs)
         numbers = group_numbers(digits)
         _lap(timings, "group", t)
         if self.debug_on:
@@ -101,15 +103,18 @@ class Recognizer:
         ink = gray if light else 255 - gray
         return [cand.Candidate((0, 0, w, h), ink)]
 
-    def _decide(self, found, preds, scale: float, size) -> tuple[list[Digit], list[Rejected]]:
-        """Accept a candidate when it is a digit (reject prob low) and confident enough."""
+    def _decide(self, found, preds, scale: float, size) -> tuple[list[Digit], list]:
+        """Accept a candidate when it is a digit (reject prob low) and confident enough.
+
+        Returns the digits and (candidate, Rejected) pairs for the rest.
+        """
         digits, rejected = [], []
         for c, d, p, r, probs in zip(found, preds.digits, preds.confidences, preds.reject, preds.probs):
             box = _to_input(c.box, scale, size)
             if r >= self.reject:
-                rejected.append(Rejected(box, "not a digit", float(r)))
+                rejected.append((c, Rejected(box, "not a digit", float(r))))
             elif p < self.conf:
-                rejected.append(Rejected(box, "low confidence", float(p)))
+                rejected.append((c, Rejected(box, "low confidence", float(p))))
             else:
                 digits.append(Digit(int(d), float(p), box, probs=probs))
         return digits, rejected
