@@ -46,11 +46,13 @@ def digit_mask(ink: np.ndarray) -> np.ndarray | None:
         return None
     keep = [main]
     for i, (x, y, bw, bh, a) in comps.items():
-        if i == main or a < 0.08 * ma:
+        if i == main:
             continue
         gap_x = max(mx - (x + bw), x - (mx + mw), 0)
         gap_y = max(my - (y + bh), y - (my + mh), 0)
-        if gap_x <= 0.15 * w and gap_y <= 0.15 * h:
+        near = gap_x <= 0.15 * w and gap_y <= 0.15 * h
+        touching = gap_x + gap_y <= 4  # a piece cut off by a box line: keep even if small
+        if (near and a >= 0.08 * ma) or touching:
             keep.append(i)
     return np.isin(labels, keep).astype(np.uint8) * 255
 

@@ -183,16 +183,24 @@ class Grid:
         return x0, y0, x1 - x0, y1 - y0
 
 
-def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int = 11) -> np.ndarray:
-    """Ink without the printed lines, except where a pen stroke crosses a line: there the
-    stroke continues on both sides, so the line's pixels in between are given back."""
-    lines = cv2.dilate(hor | ver, np.ones((3, 3), np.uint8))
+def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int = 11, touch: int = 3) -> np.ndarray:
+    """Ink without the printed lines, but keeping the pen where it meets a line.
+
+    A stroke that crosses a line continues on both sides, so the line pixels in
+    between are given back; a stroke that runs into a line or along it (the top
+    of a 3 or a 9 written up against the box) gets back the line pixels within
+    `touch` px of it, so it keeps its shape and stays one piece.
+    """
+    k3 = np.ones((3, 3), np.uint8)
+    lines = cv2.dilate(hor | ver, k3)
     rest = cv2.bitwise_and(ink, cv2.bitwise_not(lines))
-    across_h = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((bridge, 1), np.uint8))
-    across_v = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
-    only_h = cv2.bitwise_and(cv2.dilate(hor, np.ones((3, 3), np.uint8)), cv2.bitwise_not(ver))
-    only_v = cv2.bitwise_and(cv2.dilate(ver, np.ones((3, 3), np.uint8)), cv2.bitwise_not(hor))
-    back = (only_h & across_h) | (only_v & across_v)
+    reach_h = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((bridge, 1), np.uint8))
+    reach_h |= cv2.dilate(rest, np.ones((2 * touch + 1, 1), np.uint8))
+    reach_v = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
+    reach_v |= cv2.dilate(rest, np.ones((1, 2 * touch + 1), np.uint8))
+    only_h = cv2.bitwise_and(cv2.dilate(hor, k3), cv2.bitwise_not(ver))
+    only_v = cv2.bitwise_and(cv2.dilate(ver, k3), cv2.bitwise_not(hor))
+    back = (only_h & reach_h) | (only_v & reach_v)
     return rest | (back & ink)
 
 
