@@ -26,6 +26,7 @@ from recognizer.normalize import normalize_batch
 from recognizer.output import Outputs, save_snapshot
 from recognizer.pipeline import Recognizer
 from recognizer.tracking import DigitTracker
+from recognizer.workers import Recognition
 
 WINDOW = "digits"
 CONF_STEP = 0.05
@@ -139,10 +140,23 @@ def render(results, image: np.ndarray) -> np.ndarray:
     return results.plot(image)
 
 
+def worker_count(args, source, show: bool) -> int:
+    """Threads recognizing at once: several only for a file read headless (order kept, nothing dropped)."""
+    if args.workers:
+        return max(1, args.workers)
+    if source.live or show or not source.stream:
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def make_recognizer(args, threads: int) -> Recognizer:
+    return Recognizer(model=args.model, threads=threads, **({"conf": args.conf} if args.conf is not None else {}))
+
+
 def run(args, stopwatch: Stopwatch | None = None) -> int:
     """Process one --source until it ends or the user stops; returns the exit code."""
     sw = stopwatch or Stopwatch()
-    recognizer = Recognizer(model=args.model, **({"conf": args.conf} if args.conf is not None else {}))
+    first = make_recognizer(args, threads=2)  # a bad model fails here, before any camera is opened
     source = open_source(args.source, lost_after=args.camera_timeout)
     show = not args.no_display and display_available()
     try:
@@ -151,6 +165,9 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     except Exception:
         source.close()
         raise
+    workers = worker_count(args, source, show)
+    recognizers = [first] if workers == 1 else [make_recognizer(args, threads=1) for _ in range(workers)]
+    recognition = Recognition(source, recognizers, sw)
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",
@@ -158,24 +175,22 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     frames = skipped = 0
     paused, debug, fps, latency = False, False, 0.0, 0.0
     frame = results = annotated = None
+    conf = first.conf
     t_start = time.perf_counter()
     message, code = None, 0
     try:
         while not stop.set and (args.max_frames is None or frames < args.max_frames):
             if not paused or frame is None:
                 sw.start()
-                frame = source.read()
-                if frame is None:
+                item = recognition.read()  # read + recognize (threads for files; order kept)
+                if item is None:
                     break
-                sw.lap("read")
-                if frame.image is None:  # folder mode: report, skip, go on
+                frame, results, latency = item
+                if results is None:  # folder mode: an unreadable file is reported, skipped, and we go on
                     tqdm.write(f"skipped: {frame.error}", file=sys.stderr)
                     skipped += 1
                     bar.update(1)
                     continue
-                results = recognizer(frame.image, source=frame.name, frame_index=frame.index)
-                results.time = frame.time
-                latency = sw.lap("recognize")
                 sw.add_substages("recognize", results.timings)
                 if tracker:
                     results = tracker.update(results)
@@ -184,7 +199,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 if show or outputs.wants_drawing:
                     annotated = render(results, frame.image)
                     if show:
-                        draw_status(annotated, fps, 1000 * latency, getattr(recognizer, "conf", None), paused)
+                        draw_status(annotated, fps, 1000 * latency, conf, paused)
                     sw.lap("draw")
                 outputs.write(results, annotated)
                 sw.lap("write")
@@ -194,7 +209,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 fps = frames / elapsed if elapsed > 0 else 0.0
             if not show:
                 continue
-            view = debug_view(frame.image, results, annotated, recognizer.debug) if debug else annotated
+            view = debug_view(frame.image, results, annotated, recognizers[0].debug) if debug else annotated
             cv2.imshow(WINDOW, view)
             key = cv2.waitKey(30 if paused else (1 if source.stream else 0)) & 0xFF
             if key in (ord("q"), 27) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
@@ -204,16 +219,17 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
             elif key == ord("s"):
                 tqdm.write(f"snapshot: {save_snapshot(args.snapshots, view, results)}", file=sys.stderr)
             elif key == ord("t"):
-                debug = recognizer.debug_on = not debug
-                recognizer.debug.clear()  # stale until the next frame: fall back to the boxes
-            elif key in (ord("+"), ord("="), ord("-")) and hasattr(recognizer, "conf"):
-                step = CONF_STEP if key != ord("-") else -CONF_STEP
-                recognizer.conf = float(np.clip(recognizer.conf + step, 0.05, 0.99))
+                debug = not debug
+                recognition.set_debug(debug)  # the view falls back to the boxes until the next frame
+            elif key in (ord("+"), ord("="), ord("-")):
+                conf = float(np.clip(conf + (CONF_STEP if key != ord("-") else -CONF_STEP), 0.05, 0.99))
+                recognition.set_conf(conf)
     except SourceError as exc:  # camera lost mid-run: stop, keep what was written
         message, code = str(exc), 1
     except KeyboardInterrupt:
         stop.set = True
     finally:
+        recognition.close()
         outputs.close()
         source.close()
         bar.close()
