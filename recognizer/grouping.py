@@ -40,12 +40,17 @@ def in_words(digits: list[Digit], rejected: list[Rejected],
     """
     pool = rejected if glyphs is None else glyphs
     letters = [r for r in pool if r.reason == "not a digit" and r.box[2] >= WORD_ASPECT * r.box[3]]
-    keep, moved = [], []
-    for d in digits:
-        if any(_neighbours(d.box, r.box) for r in letters):
-            moved.append(Rejected(d.box, "in a word", d.confidence))
-        else:
-            keep.append(d)
+    keep, moved = list(digits), []
+    grew = True
+    while grew:  # a word spreads: the digit-like letter beside a letter is a letter too
+        grew = False
+        for d in list(keep):
+            if any(_neighbours(d.box, r.box) for r in letters):
+                keep.remove(d)
+                r = Rejected(d.box, "in a word", d.confidence)
+                moved.append(r)
+                letters.append(r)
+                grew = True
     return keep, rejected + moved
 
 

@@ -24,7 +24,7 @@ from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Rejected, Results
 
 CONF = 0.5  # default: accept a digit whose probability is at least this
-TINY_SIDE = 64  # an input this small is one pre-cropped digit (e.g. a 28x28 MNIST image)
+TINY_SIDE = 32  # an input this small is one pre-cropped digit (e.g. a 28x28 MNIST image)
 LINE_SHARE = 2.0  # a line is at least this many typical digit heights long (first pass)
 RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not a digit
 BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
