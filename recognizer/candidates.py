@@ -21,7 +21,7 @@ import numpy as np
 MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
 MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
-SMALL_SHARE = 0.4  # shorter than this share of the typical candidate: a dot, comma or speck
+SMALL_SHARE = 0.55  # shorter than this share of the typical candidate: a dot, comma or speck
 MAX_ASPECT = 3.5  # wider than tall by more than this after splitting: a dash or line residue
 MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...

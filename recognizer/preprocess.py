@@ -15,7 +15,7 @@ import numpy as np
 
 MAX_SIDE = 1280  # long side of the working image: enough for digits of ~15 px on a 12 Mpx photo
 BACKGROUND_SIDE = 320  # the lighting is estimated on an image this size (it varies slowly)
-BACKGROUND_KERNEL = 0.06  # max-filter size, share of the long side: wider than any pen stroke
+BACKGROUND_KERNEL = 0.045  # max-filter size, share of the long side: wider than any pen stroke
 INK_MIN = 40  # ink darker than the paper by less than this (of 255) is paper texture or noise
 OTSU_SHARE = 0.8  # below this share of Otsu's split is halftone print, paper grain, shadow edges
 POLARITY_MARGIN = 24  # grey levels from the median that count as ink when guessing polarity
