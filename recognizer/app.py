@@ -10,6 +10,7 @@ Keys: q/Esc quit, space pause, s snapshot (PNG + JSON), t debug view,
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -210,7 +211,12 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
             if not show:
                 continue
             view = debug_view(frame.image, results, annotated, recognizers[0].debug) if debug else annotated
-            cv2.imshow(WINDOW, view)
+            try:
+                cv2.imshow(WINDOW, view)
+            except cv2.error:  # an OpenCV built without GUI (opencv-python-headless): go on headless
+                tqdm.write("note: this OpenCV cannot open a window; going on headless", file=sys.stderr)
+                show = False
+                continue
             key = cv2.waitKey(30 if paused else (1 if source.stream else 0)) & 0xFF
             if key in (ord("q"), 27) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
                 break
@@ -235,7 +241,8 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
         bar.close()
         stop.restore()
         if show:
-            cv2.destroyAllWindows()
+            with contextlib.suppress(cv2.error):
+                cv2.destroyAllWindows()
     elapsed = time.perf_counter() - t_start
     summary(frames, skipped, elapsed, outputs, interrupted=stop.set, unit="frame" if source.stream else "image")
     if message:
