@@ -30,7 +30,8 @@ MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) d
 SPLIT_ASPECT = 0.9  # a blob wider than 0.9x its height holds two or more digits
 MIN_PIECE = 0.2  # cut points are at least this many digit heights apart ...
 MAX_PIECE = 1.4  # ... and a piece between two of them is at most this many heights wide
-MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones)
+MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) ...
+CUTS_PER_HEIGHT = 2.0  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
 PAD = 2  # pixels of paper kept around each crop
 
 
@@ -110,9 +111,10 @@ def cut_points(mask: np.ndarray, tall: float) -> list[int]:
     score = np.convolve(score, np.ones(3, np.float32) / 3, mode="same")
     gap = max(2, int(MIN_PIECE * tall))
     order = np.argsort(score[gap:w - gap], kind="stable") + gap
+    most = min(MAX_CUTS, int(round(CUTS_PER_HEIGHT * w / max(tall, 1))))
     cuts: list[int] = []
     for x in order:
-        if len(cuts) >= MAX_CUTS:
+        if len(cuts) >= most:
             break
         lo, hi = max(0, x - 2), min(w, x + 3)
         if score[x] <= score[lo:hi].min() and all(abs(x - c) >= gap for c in cuts):

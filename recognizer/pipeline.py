@@ -23,7 +23,7 @@ from recognizer.grouping import group_numbers, in_words
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Rejected, Results
 
-CONF = 0.5  # default: accept a digit whose probability is at least this
+CONF = 0.5  # accept a digit whose probability is at least this (when the model names no threshold)
 TINY_SIDE = 32  # an input this small is one pre-cropped digit (e.g. a 28x28 MNIST image)
 LINE_SHARE = 2.0  # a line is at least this many typical digit heights long (first pass)
 RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not a digit
@@ -34,18 +34,20 @@ class Recognizer:
     """Find and read every handwritten digit in a frame; one batched inference per call.
 
     model: path to a .tflite model (default assets/models/digits.tflite).
-    conf: minimum digit probability to accept a candidate.
+    conf: minimum digit probability to accept a candidate (default: the model's
+          metadata "conf_threshold", else 0.5).
     reject: maximum "not a digit" probability (default: the model's metadata, else 0.5).
     max_side: long side of the internal working image (bigger photos are shrunk).
     polarity: "auto", "dark" (dark ink on light paper) or "light" (chalk, white on dark).
     debug: keep the last binary image and 28x28 batch in `self.debug` for a debug view.
     """
 
-    def __init__(self, model=None, conf: float = CONF, reject: float | None = None,
+    def __init__(self, model=None, conf: float | None = None, reject: float | None = None,
                  max_side: int = preprocess.MAX_SIDE, polarity: str = "auto", threads: int = 2,
                  debug: bool = False):
         self.classifier = DigitClassifier(model, threads=threads)
-        self.conf = conf
+        meta = self.classifier.metadata
+        self.conf = conf if conf is not None else float(meta.get("conf_threshold", CONF))
         self.reject = reject if reject is not None else float(self.classifier.metadata.get("reject_threshold", 0.5))
         self.max_side, self.polarity, self.debug_on = max_side, polarity, debug
         self.debug: dict = {}
