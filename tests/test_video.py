@@ -1,13 +1,20 @@
-"""Frame sources on real video files the tests write: files drop nothing, a live source never repeats.
+"""Video: frame sources on clips the tests write, and main.py end to end on videos.
 
-Each frame carries its own number as a row of black/white blocks, so the test
-can read back which frame it was actually handed.
+Capture: each frame carries its own number as a row of black/white blocks, so
+the test can read back which frame it was handed (files drop nothing, a live
+source never repeats). End to end: a clip rendered by training/demo_video.py
+with its exact ground truth, processed by main.py as a subprocess with no display.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -120,12 +127,6 @@ def test_folder_is_read_in_sorted_order_and_reports_unreadable_files(tmp_path):
 
 
 # ---- main.py end to end on videos ----------------------------------------------------------------
-
-import json  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo" / "demo.mp4"
