@@ -16,7 +16,6 @@ import signal
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import cv2
 import numpy as np
