@@ -215,3 +215,33 @@ def test_demo_runs_headless_and_says_where_it_wrote(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(js.read_text().splitlines()) == 12
     assert str(js) in proc.stderr
+
+
+def test_camera_lost_mid_run_stops_with_a_message_and_keeps_the_outputs(drawn_clip, tmp_path, monkeypatch, capsys):
+    """The loop on a 'camera' that vanishes (its device file deleted): clear error, exit 1, files whole."""
+    import recognizer.app as app
+    from recognizer.cli import build_parser
+
+    device = tmp_path / "cam.mp4"
+    shutil.copy(drawn_clip, device)
+
+    def open_vanishing_camera(source, lost_after):
+        camera = CameraSource(str(device), lost_after=lost_after)
+        os.remove(device)  # unplugged: the open handle drains, re-opening fails
+        return camera
+
+    monkeypatch.setattr(app, "open_source", open_vanishing_camera)
+    out, js = tmp_path / "live.avi", tmp_path / "live.jsonl"
+    args = build_parser().parse_args(["--source", "0", "--camera-timeout", "1", "--no-display",
+                                      "--output", str(out), "--json", str(js)])
+    assert app.run(args) == 1
+    err = capsys.readouterr().err
+    assert "error: camera" in err and "stopped delivering frames" in err
+    records = [json.loads(line) for line in js.read_text().splitlines()]
+    assert len(records) >= 1
+    assert [r["frame"] for r in records] == sorted({r["frame"] for r in records})  # newest-first, no repeats
+    cap = cv2.VideoCapture(str(out))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == len(records)
