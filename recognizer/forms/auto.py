@@ -19,7 +19,7 @@ EDGE_INK = 0.7  # share of a table's outline that must be printed line
 TABLE_MARGIN = 0.02  # of the table's size, kept around it when warping it level
 
 
-def ruling_mask(gray: np.ndarray) -> np.ndarray:
+def ruling_mask(gray: np.ndarray, line_len: int | None = None) -> np.ndarray:
     """Thin straight strokes (printed rulings) of a page; solid bars and blobs removed.
 
     Rulings are found with short openings (a bent newspaper keeps short pieces
@@ -32,23 +32,30 @@ def ruling_mask(gray: np.ndarray) -> np.ndarray:
     thick = max(9, side // 50) | 1
     solid = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((thick, thick), np.uint8))
     ink = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(solid, np.ones((5, 5), np.uint8))))
-    k = max(15, side // 25)
+    k = line_len or max(15, side // 25)
     hor = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, k), np.uint8))
     ver = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((k, 1), np.uint8))
     return cv2.dilate(hor | ver, np.ones((3, 3), np.uint8))
 
 
-def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION) -> list[np.ndarray]:
-    """Quadrilaterals (4, 2) of the boxed tables in a page, top-to-bottom then left-to-right."""
-    rulings = ruling_mask(gray)
-    contours = imutils.grab_contours(cv2.findContours(rulings, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE))
+def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION,
+                line_len: int | None = None, refine: bool = False) -> list[np.ndarray]:
+    """Quadrilaterals (4, 2) of the boxed tables in a page, top-to-bottom then left-to-right.
+
+    `line_len`: the shortest straight run that counts as printed line (default
+    1/25 of the image); a caller that knows the box size passes more, so digits
+    written across the box do not bend its outline. `refine` fits each side's
+    straight line for exact corners (printed boxes; not bent newspaper grids).
+    """
+    rulings = ruling_mask(gray, line_len)
+    contours = imutils.grab_contours(cv2.findContours(rulings, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE))
     area_min = min_fraction * gray.shape[0] * gray.shape[1]
     quads = []
     for c in contours:
         x, y, w, h = cv2.boundingRect(c)
         if w * h < area_min or min(w, h) < 12:
             continue
-        quad = quad_of(c)
+        quad = quad_of(c, refine)
         if quad is not None and outline_support(rulings, quad) >= EDGE_INK:
             quads.append(quad)
     return sorted(quads, key=lambda q: (round(q[:, 1].min() / 20), q[:, 0].min()))

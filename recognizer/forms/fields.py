@@ -17,6 +17,7 @@ from recognizer.forms.grid import find_grid, find_lines, ink_mask, remove_lines
 
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
 FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template box
+CORNER_SLACK = 0.2  # of the field's height: how far a found box corner may be from the template's
 COMB_REACH = 0.35  # of a comb's height: how far past its box a digit's strokes are still read
 
 
@@ -52,19 +53,20 @@ def level_box(gray: np.ndarray, box, to_input: np.ndarray, margin_y: float = TAB
     """(level image, inner (x, y, w, h), level->input map) of the printed box drawn near
     `box` in `gray`, warped with `margin_y` of its height kept above and below.
 
-    Looks for the biggest boxed outline within the box plus a margin; when there
-    is none (faint print) the template box itself is used.
+    The printed outline found near the template box refines where the box is (a
+    page warp a few pixels off, a bent sheet); an outline whose corners stray
+    further (digits written across the box bend the outline) is not trusted,
+    and the template box itself is used.
     """
     x, y, w, h = box
     m = int(round(FIELD_MARGIN * min(w, h)))
     x0, y0 = max(x - m, 0), max(y - m, 0)
     x1, y1 = min(x + w + m, gray.shape[1]), min(y + h + m, gray.shape[0])
     region = gray[y0:y1, x0:x1]
-    quads = find_tables(region, min_fraction=0.2)
-    if quads:
-        quad = max(quads, key=lambda q: table_size(q)[0] * table_size(q)[1])
-    else:
-        quad = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]) - [x0, y0]
+    expected = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]) - [x0, y0]
+    quads = [q for q in find_tables(region, 0.2, max(15, int(0.6 * min(w, h))), refine=True)
+             if np.abs(q - expected).max() <= CORNER_SLACK * min(w, h)]
+    quad = min(quads, key=lambda q: np.abs(q - expected).max()) if quads else expected
     level, inner = level_with_margin(region, quad, margin_y)
     return level.image, inner, to_input @ translate(x0, y0) @ level.to_input
 

@@ -187,9 +187,10 @@ def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int 
     """Ink without the printed lines, but keeping the pen where it meets a line.
 
     A stroke that crosses a line continues on both sides, so the line pixels in
-    between are given back; a stroke that runs into a line or along it (the top
-    of a 3 or a 9 written up against the box) gets back the line pixels within
-    `touch` px of it, so it keeps its shape and stays one piece.
+    between are given back; a stroke that runs into a horizontal line or along it
+    (the top of a 3 or a 9 written up against the box) gets back the line pixels
+    within `touch` px of it, so it keeps its shape and stays one piece. (Not for
+    vertical lines: the side of a 0 or 6 grazing one would gain a stroke.)
     """
     k3 = np.ones((3, 3), np.uint8)
     lines = cv2.dilate(hor | ver, k3)

@@ -58,7 +58,7 @@ def find_page(image: np.ndarray, min_fraction: float = MIN_PAGE_FRACTION) -> np.
     area_min = min_fraction * small.shape[0] * small.shape[1]
     best, best_area = None, 0.0
     for mask in (bright, closed):
-        contours = imutils.grab_contours(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE))
+        contours = imutils.grab_contours(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE))
         for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
             quad = quad_of(c) if cv2.contourArea(c) >= area_min else None
             if quad is None or touches_all_borders(quad, small.shape):
@@ -99,8 +99,9 @@ def outline_support(mask: np.ndarray, quad: np.ndarray, samples: int = 200) -> f
     return hits / max(total, 1)
 
 
-def quad_of(contour: np.ndarray) -> np.ndarray | None:
-    """The contour's four corners when its convex hull is close to a quadrilateral."""
+def quad_of(contour: np.ndarray, refine: bool = True) -> np.ndarray | None:
+    """The contour's four corners when its convex hull is close to a quadrilateral
+    (refined by fitting its straight sides unless `refine` is False: bent grids)."""
     hull = cv2.convexHull(contour)
     peri = cv2.arcLength(hull, True)
     for eps in (0.01, 0.02, 0.03, 0.05):
@@ -108,11 +109,48 @@ def quad_of(contour: np.ndarray) -> np.ndarray | None:
         if len(approx) == 4:
             quad = order_points(approx.reshape(4, 2).astype(np.float32))
             if cv2.contourArea(quad) > 0.85 * cv2.contourArea(hull):
-                return quad.astype(np.float32)
+                return refine_corners(contour.reshape(-1, 2).astype(np.float32), quad) if refine else quad
             return None
         if len(approx) < 4:
             return None
     return None
+
+
+def refine_corners(points: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Corners as the crossings of straight lines fitted to each side's contour points.
+
+    The polygon approximation only picks contour points near the corners; a
+    least-squares line through the middle of each side is far more exact, which
+    is what lets a template's boxes land on the printed ones.
+    """
+    size = float((quad.max(axis=0) - quad.min(axis=0)).max())
+    lines = []
+    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
+        d = b - a
+        length = float(np.hypot(*d))
+        if length < 1:
+            return quad
+        u = d / length
+        rel = points - a
+        along = rel @ u
+        off = np.abs(rel[:, 0] * u[1] - rel[:, 1] * u[0])
+        near = (off < max(3.0, 0.02 * size)) & (along > 0.15 * length) & (along < 0.85 * length)
+        if near.sum() < 5:
+            return quad
+        vx, vy, x0, y0 = cv2.fitLine(points[near], cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        lines.append((np.float32([x0, y0]), np.float32([vx, vy])))
+    corners = []
+    for i in range(4):  # corner i is where side i-1 meets side i
+        (p1, d1), (p2, d2) = lines[i - 1], lines[i]
+        m = np.float32([[d1[0], -d2[0]], [d1[1], -d2[1]]])
+        if abs(np.linalg.det(m)) < 1e-6:
+            return quad
+        t = np.linalg.solve(m, p2 - p1)
+        corners.append(p1 + t[0] * d1)
+    refined = np.float32(corners)
+    if np.abs(refined - quad).max() > 0.05 * size:  # a side that is not straight: keep the approximation
+        return quad
+    return refined
 
 
 def touches_all_borders(quad: np.ndarray, shape: tuple, margin: int = 3) -> bool:
