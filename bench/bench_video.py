@@ -49,14 +49,16 @@ def loop(video: Path, out_dir: Path, model: str | None, draw: bool, workers: int
     if model:
         argv += ["--model", model]
     sw = Stopwatch()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with contextlib.redirect_stderr(io.StringIO()):  # no progress bar in the figures
         code = run(build_parser().parse_args(argv), sw)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if code != 0:
         raise SystemExit(f"error: main loop exited with {code} on {video}")
     frames = len(sw.stages["recognize"])
-    return frames / wall, sw.medians_ms(), js
+    ms = sw.medians_ms()
+    ms["cpu_per_frame"] = 1000 * cpu / max(frames, 1)  # all threads: what the frame costs a less busy machine
+    return frames / wall, ms, js
 
 
 def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[float, float]:
@@ -88,7 +90,8 @@ def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[flo
 
 def stages_line(ms: dict) -> str:
     order = ["read", "wait", "recognize", "track", "draw", "write"]
-    return "  ".join(f"{k} {ms[k]:.2f}" for k in order if k in ms)
+    line = "  ".join(f"{k} {ms[k]:.2f}" for k in order if k in ms)
+    return line + f"  | CPU {ms['cpu_per_frame']:.1f} ms/frame"
 
 
 def substages_line(ms: dict) -> str:
@@ -105,7 +108,10 @@ def main(argv=None) -> None:
     if not CLIP_720P.is_file():
         print(f"rendering {CLIP_720P} ...", flush=True)
         render(CLIP_720P, size=(1280, 720), seconds=4.0, seed=3)
-    print(f"machine: {os.cpu_count()} cores; opencv {cv2.__version__}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at start; opencv {cv2.__version__}")
+    print("stage times are medians per frame in ms; 'wait' = main thread waiting on the workers;")
+    print("CPU = process CPU time per frame over all threads (less sensitive to other load than fps)")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for video in (DEMO, CLIP_720P):
@@ -120,7 +126,7 @@ def main(argv=None) -> None:
             print(f"  headless + JSON      : {fps:7.1f} fps   median ms: {stages_line(ms)}")
             print(f"    inside recognize   : median ms: {substages_line(ms)}")
             fps_2, ms_2, _ = loop(video, out, args.model, draw=False, workers=2)
-            print(f"  same, 2 workers      : {fps_2:7.1f} fps   median ms: {stages_line(ms_2)}  (wait = main thread idle)")
+            print(f"  same, 2 workers      : {fps_2:7.1f} fps   median ms: {stages_line(ms_2)}")
             fps_v, ms_v, _ = loop(video, out, args.model, draw=True, workers=1)
             print(f"  + annotated video    : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
             s, f = score(records, truth), flicker(records)
