@@ -30,6 +30,7 @@ MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) d
 SPLIT_ASPECT = 0.9  # a blob wider than 0.9x its height holds two or more digits
 MIN_PIECE = 0.2  # cut points are at least this many digit heights apart ...
 MAX_PIECE = 1.4  # ... and a piece between two of them is at most this many heights wide
+MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count
 MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) ...
 CUTS_PER_HEIGHT = 2.0  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
 PAD = 2  # pixels of paper kept around each crop
@@ -202,15 +203,18 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     return out
 
 
-def choose_cuts(found: list[Candidate], score: np.ndarray) -> np.ndarray:
+def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keep one reading per wide blob: the chain of spans from its left to its right end
     with the highest product of scores (dynamic programming over the cut points).
 
     A product: every extra cut must pay for itself, so a classifier confident on
     fragments cannot talk a blob into too many digits. score: per candidate, how
-    sure the classifier is it is one digit. Returns a keep mask over `found`.
+    sure the classifier is it is one digit. Returns (keep, veto) masks over `found`:
+    veto marks kept pieces of a blob whose best reading is still unconvincing
+    (geometric mean below MIN_READING), to be rejected as not digits.
     """
     keep = np.ones(len(found), bool)
+    veto = np.zeros(len(found), bool)
     spans: dict[int, dict[tuple[int, int], int]] = {}
     for i, c in enumerate(found):
         if c.blob >= 0:
@@ -227,4 +231,6 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> np.ndarray:
                 best[j] = max(options, key=lambda o: o[0])
         if end in best:
             keep[best[end][1]] = True
-    return keep
+            if best[end][0] < len(best[end][1]) * np.log(MIN_READING):
+                veto[best[end][1]] = True  # no reading is convincing: a scribble or a word
+    return keep, veto

@@ -72,9 +72,10 @@ class Recognizer:
         t = _lap(timings, "normalize", t)
         preds = self.classifier.predict(batch)
         t = _lap(timings, "infer", t)
-        keep = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
+        keep, veto = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
         found = [c for c, k in zip(found, keep) if k]
         preds = _subset(preds, keep)
+        preds.reject[veto[keep]] = 1.0
         digits, flagged = self._decide(found, preds, scale, (w, h))
         glyphs = [r for c, r in flagged]
         digits, rejected = in_words(digits, [r for _, r in flagged], glyphs)
