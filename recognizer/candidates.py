@@ -29,7 +29,8 @@ MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical 
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
 SPLIT_ASPECT = 0.9  # a blob wider than 0.9x its height holds two or more digits
 MIN_PIECE = 0.2  # cut points are at least this many digit heights apart ...
-MAX_PIECE = 1.4  # ... and a piece between two of them is at most this many heights wide
+MAX_PIECE = 1.8  # ... and a piece between two of them is at most this many heights wide
+SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs like a 0.8 score
 MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count
 MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) ...
 CUTS_PER_HEIGHT = 2.0  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
@@ -223,13 +224,19 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
     logs = np.log(np.asarray(score, np.float64) + 1e-6)
     for blob, by_span in spans.items():
         end = found[next(iter(by_span.values()))].ends
+        tall = max(found[k].box[3] for k in by_span.values())
         best = {0: (0.0, [])}
         for j in range(1, end + 1):
-            options = [(best[i][0] + logs[k], best[i][1] + [k]) for (i, jj), k in by_span.items()
-                       if jj == j and i in best]
+            options = []
+            for (i, jj), k in by_span.items():
+                if jj != j or i not in best:
+                    continue
+                options.append((best[i][0] + logs[k], best[i][1] + [k]))
+                if found[k].box[3] < SMALL_SHARE * tall:  # a tail, a bar, a dash: may be left out
+                    options.append((best[i][0] + np.log(SKIP_SCORE), best[i][1]))
             if options:
                 best[j] = max(options, key=lambda o: o[0])
-        if end in best:
+        if end in best and best[end][1]:
             keep[best[end][1]] = True
             if best[end][0] < len(best[end][1]) * np.log(MIN_READING):
                 veto[best[end][1]] = True  # no reading is convincing: a scribble or a word
