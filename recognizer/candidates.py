@@ -27,13 +27,13 @@ MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
-SPLIT_ASPECT = 0.9  # a blob wider than 0.9x its height holds two or more digits
+SPLIT_ASPECT = 1.1  # a blob wider than 1.1x its height holds two or more digits
 MIN_PIECE = 0.2  # cut points are at least this many digit heights apart ...
 MAX_PIECE = 1.8  # ... and a piece between two of them is at most this many heights wide
 SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs like a 0.8 score
 MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count
 MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) ...
-CUTS_PER_HEIGHT = 2.0  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
+CUTS_PER_HEIGHT = 1.5  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
 PAD = 2  # pixels of paper kept around each crop
 
 
