@@ -80,7 +80,8 @@ class FormResult:
     def to_results(self) -> Results:
         """As the per-frame Results (a Number per field), so the usual overlay draws it."""
         digits = [d for f in self.fields for d in f.digits]
-        numbers = [Number(f.text, f.confidence, f.box, f.digits) for f in self.fields if f.text]
+        numbers = [Number(f.text, f.confidence, union_box([d.box for d in f.digits]), f.digits)
+                   for f in self.fields if f.text]
         return Results(self.source, 0, self.width, self.height, digits, numbers, self.rejected)
 
 
@@ -181,3 +182,10 @@ class FormReader:
         box = box_to_input(cut.to_input, (0, 0, *cut.size))
         return FieldResult(cut.name, cut.kind, text, digits, box, cells, flags,
                            spec.type if spec is not None else "digits")
+
+
+def union_box(boxes) -> tuple[int, int, int, int]:
+    """The smallest (x, y, w, h) holding all the boxes."""
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
