@@ -20,7 +20,9 @@ LINE_SHARE = 0.08  # a line is at least this share of the image's long side ...
 MIN_LINE_PX = 40  # ... and at least this many pixels (a small digit's stroke is shorter)
 SLANT_PX = 5  # runs may drift this many pixels sideways over their length (perspective, skew)
 GAP_PX = 5  # breaks up to this long along a thin line are bridged before measuring its length
-REPAIR_PX = 7  # gaps up to this long, cut into strokes by a removed line, are closed again
+REPAIR_PX = 7
+REMNANT_SLENDER = 0.2  # a piece at most this wide for its height ...
+REMNANT_SHARE = 0.6  # ... continued by removed line for this share of half its height, above or below  # gaps up to this long, cut into strokes by a removed line, are closed again
 
 
 def default_length(shape: tuple[int, int]) -> int:
@@ -88,3 +90,20 @@ def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool
         rejoin |= cv2.morphologyEx(clean, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))
     clean |= rejoin & lines  # only fill inside the removed lines, never grow the digits
     return clean, lines
+
+
+def is_remnant(box: tuple[int, int, int, int], lines: np.ndarray) -> bool:
+    """A thin upright piece in line with a removed vertical line: a bit of a broken grid line.
+
+    Grid lines in photos break up (faint print, perspective); the short pieces left
+    look like a 1. A handwritten 1 does not continue straight into a removed line
+    above or below it.
+    """
+    x, y, w, h = box
+    if w > REMNANT_SLENDER * h or not lines.any():
+        return False
+    reach = max(2, h // 2)
+    above = lines[max(0, y - reach): y, x: x + w]
+    below = lines[y + h: y + h + reach, x: x + w]
+    rows = int(np.count_nonzero(above.any(axis=1))) + int(np.count_nonzero(below.any(axis=1)))
+    return rows >= REMNANT_SHARE * reach

@@ -27,6 +27,7 @@ CONF = 0.5  # accept a digit whose probability is at least this (when the model 
 TINY_SIDE = 32  # an input this small is one pre-cropped digit (e.g. a 28x28 MNIST image)
 LINE_SHARE = 2.0  # a line is at least this many typical digit heights long (first pass)
 RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not a digit
+BORDER_SLANT = 3  # box borders are nearly straight (scans, flat photos)
 BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
 
 
@@ -89,14 +90,14 @@ class Recognizer:
     def _candidates(self, prep: preprocess.Prepared) -> list[cand.Candidate]:
         """Lines out (long ones first, then box borders once the digit size is known), then blobs."""
         first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
-        clean, _ = lines.remove_lines(prep.binary, length=first)
+        clean, ruled = lines.remove_lines(prep.binary, length=first)
         found = cand.find_candidates(prep.ink, clean)
         tall = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
         border = int(BORDER_SHARE * tall)
         if found and border < first and _has_borders(found, border):
-            clean, _ = lines.remove_lines(clean, length=border, slant=1)
+            clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
             found = cand.find_candidates(prep.ink, clean)
-        return found
+        return [c for c in found if not lines.is_remnant(c.box, ruled)]
 
     def _whole_image(self, frame: np.ndarray) -> list[cand.Candidate]:
         """A tiny input is one pre-cropped digit: the whole image is the candidate."""
