@@ -77,8 +77,9 @@ class Recognizer:
         found = [c for c, k in zip(found, keep) if k]
         preds = _subset(preds, keep)
         preds.reject[veto[keep]] = 1.0
+        doubted = {id(c) for c, v in zip(found, veto[keep]) if v}
         digits, flagged = self._decide(found, preds, scale, (w, h))
-        glyphs = [r for c, r in flagged]
+        glyphs = [r for c, r in flagged if id(c) not in doubted]  # letters, not our own unsure cuts
         digits, rejected = in_words(digits, [r for _, r in flagged], glyphs)
         numbers = group_numbers(digits)
         _lap(timings, "group", t)
