@@ -1,7 +1,7 @@
 """The per-frame recognizer: frame -> candidates -> 28x28 batch -> predictions -> Results.
 
     from recognizer.pipeline import Recognizer
-    recognizer = Recognizer(conf=0.5)
+    recognizer = Recognizer()                          # conf=..., model=...
     results = recognizer(frame, source="photo.jpg")   # results.digits, .numbers, .plot(frame)
 
 One direction of flow, one stage per module: preprocess (gray, lighting,
@@ -24,6 +24,7 @@ from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Rejected, Results
 
 CONF = 0.5  # accept a digit whose probability is at least this (when the model names no threshold)
+REJECT = 0.5  # reject a candidate whose "not a digit" probability is at least this (model names none)
 TINY_SIDE = 32  # an input this small is one pre-cropped digit (e.g. a 28x28 MNIST image)
 LINE_SHARE = 2.0  # a line is at least this many typical digit heights long (first pass)
 RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not a digit
@@ -37,7 +38,8 @@ class Recognizer:
     model: path to a .tflite model (default assets/models/digits.tflite).
     conf: minimum digit probability to accept a candidate (default: the model's
           metadata "conf_threshold", else 0.5).
-    reject: maximum "not a digit" probability (default: the model's metadata, else 0.5).
+    reject: "not a digit" probability from which a candidate is rejected (default:
+            the model's metadata "reject_threshold", else 0.5).
     max_side: long side of the internal working image (bigger photos are shrunk).
     polarity: "auto", "dark" (dark ink on light paper) or "light" (chalk, white on dark).
     debug: keep the last binary image and 28x28 batch in `self.debug` for a debug view.
@@ -49,7 +51,7 @@ class Recognizer:
         self.classifier = DigitClassifier(model, threads=threads)
         meta = self.classifier.metadata
         self.conf = conf if conf is not None else float(meta.get("conf_threshold", CONF))
-        self.reject = reject if reject is not None else float(self.classifier.metadata.get("reject_threshold", 0.5))
+        self.reject = reject if reject is not None else float(meta.get("reject_threshold", REJECT))
         self.max_side, self.polarity, self.debug_on = max_side, polarity, debug
         self.debug: dict = {}
 
@@ -73,14 +75,7 @@ class Recognizer:
         t = _lap(timings, "normalize", t)
         preds = self.classifier.predict(batch)
         t = _lap(timings, "infer", t)
-        keep, veto = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
-        found = [c for c, k in zip(found, keep) if k]
-        preds = _subset(preds, keep)
-        preds.reject[veto[keep]] = 1.0
-        doubted = {id(c) for c, v in zip(found, veto[keep]) if v}
-        digits, flagged = self._decide(found, preds, scale, (w, h))
-        glyphs = [r for c, r in flagged if id(c) not in doubted]  # letters, not our own unsure cuts
-        digits, rejected = in_words(digits, [r for _, r in flagged], glyphs)
+        digits, rejected = self._read(found, preds, scale, (w, h))
         numbers = group_numbers(digits)
         _lap(timings, "group", t)
         if self.debug_on:
@@ -107,6 +102,22 @@ class Recognizer:
         light = preprocess.ink_is_light(gray) or _border_is_dark(gray)
         ink = gray if light else 255 - gray
         return [cand.Candidate((0, 0, w, h), ink)]
+
+    def _read(self, found, preds: Predictions, scale: float, size) -> tuple[list[Digit], list[Rejected]]:
+        """Predictions -> accepted digits and rejected candidates, boxes in input pixels.
+
+        Touching digits: keep the classifier's preferred cuts (an unconvincing
+        blob is rejected whole). Then accept or reject each candidate, and
+        digit-like letters beside real letters are rejected as "in a word".
+        """
+        keep, veto = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
+        found = [c for c, k in zip(found, keep) if k]
+        preds = _subset(preds, keep)
+        preds.reject[veto[keep]] = 1.0
+        doubted = {id(c) for c, v in zip(found, veto[keep]) if v}
+        digits, flagged = self._decide(found, preds, scale, size)
+        glyphs = [r for c, r in flagged if id(c) not in doubted]  # letters, not our own unsure cuts
+        return in_words(digits, [r for _, r in flagged], glyphs)
 
     def _decide(self, found, preds, scale: float, size) -> tuple[list[Digit], list]:
         """Accept a candidate when it is a digit (reject prob low) and confident enough.
