@@ -6,8 +6,11 @@ is rarely exactly one component, so this module
   the other candidates), aspect and fill,
 - merges pieces of one broken digit (the detached bar of a 5, a gap in a 4):
   pieces stacked in the same column with a small vertical gap,
-- splits touching digits when a box is much wider than a digit can be, at the
-  column with the least ink near each equal-width cut,
+- over-segments touching digits: a blob wider than a digit is cut at the
+  columns where its outline pinches, and every span between two cuts that
+  could hold one digit becomes a candidate; after the frame's one classifier
+  call, `choose_cuts` keeps the chain of spans the classifier believes most
+  (recognition-driven segmentation, as in cheque and postcode readers),
 - and hands each candidate a crop of the ink map where every pixel that is not
   its own ink is zeroed, so neighbours never leak into the 28x28 image.
 """
