@@ -181,7 +181,8 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     H, W = ink.shape
     x0, y0 = max(0, x - PAD), max(0, y - PAD)
     x1, y1 = min(W, x + w + PAD), min(H, y + h + PAD)
-    own = np.isin(labels[y0:y1, x0:x1], ids).astype(np.uint8)
+    window = labels[y0:y1, x0:x1]
+    own = (window == ids[0] if len(ids) == 1 else np.isin(window, ids)).astype(np.uint8)
     own = cv2.dilate(own, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge of the stroke
     crop = ink[y0:y1, x0:x1] * own
     if w <= SPLIT_ASPECT * h:
