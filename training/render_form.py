@@ -124,6 +124,7 @@ def fill_form(page: np.ndarray, images, labels, rng, touch: float = 0.3) -> tupl
                            (int(x + i * cw + dx + 0.05 * cw), int(y + dy), int(0.9 * cw), dh), ink, rng)
             continue
         dh = int(bh * rng.uniform(0.55, 0.75))
+        dh = min(dh, int(0.85 * bw / (n * 1.05)))  # the whole number fits its box or line
         cx = x + rng.uniform(0.04, 0.12) * bw
         top = y + (bh - 12 - dh - rng.uniform(2, 8) if kind == "line" else rng.uniform(0.1, 0.9 * bh - dh))
         for d in digits:

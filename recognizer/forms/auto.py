@@ -24,14 +24,16 @@ def ruling_mask(gray: np.ndarray, line_len: int | None = None) -> np.ndarray:
 
     Rulings are found with short openings (a bent newspaper keeps short pieces
     straight); handwriting strokes that survive stay inside their box and do not
-    change its outline. Thick solid areas (headings, shaded bars) are taken out
-    first so a bar that touches a table does not become part of it.
+    change its outline. On a whole page, thick solid areas (headings, shaded bars)
+    are taken out first so a bar that touches a table does not become part of it;
+    not around one known box (`line_len` given), where they are bold handwriting.
     """
     ink = ink_mask(gray)
     side = min(gray.shape[:2])
-    thick = max(9, side // 50) | 1
-    solid = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((thick, thick), np.uint8))
-    ink = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(solid, np.ones((5, 5), np.uint8))))
+    if line_len is None:
+        thick = max(9, side // 50) | 1
+        solid = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((thick, thick), np.uint8))
+        ink = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(solid, np.ones((5, 5), np.uint8))))
     k = line_len or max(15, side // 25)
     hor = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, k), np.uint8))
     ver = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((k, 1), np.uint8))

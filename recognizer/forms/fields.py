@@ -111,8 +111,8 @@ def cut_template_field(gray: np.ndarray, to_input: np.ndarray, spec, page_size) 
         x, y, w, h = box
         level, m = gray[y:y + h, x:x + w], to_input @ translate(x, y)
         ink = ink_mask(level)
-        hor, _, ver, _ = find_lines(ink)
-        return CutField(spec.name, spec.kind, m, slots=free_slots(level, remove_lines(ink, hor, ver)),
+        hor = find_lines(ink)[0]  # the ruled line only: a tall 1 must not pass for a vertical line
+        return CutField(spec.name, spec.kind, m, slots=free_slots(level, remove_lines(ink, hor, 0 * hor)),
                         spec=spec, size=(w, h))
     if spec.kind == "comb":
         level, inner, m = level_box(gray, box, to_input, COMB_REACH)

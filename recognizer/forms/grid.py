@@ -121,7 +121,7 @@ def lines_with_strips(ink: np.ndarray, n_strips: int, cover: float, tol: int):
 
 def with_borders(pos: list[int], size: int, tol: float = 0.04) -> list[int]:
     """Add the table's own edges when no line was found there (the warp put them at 0 and size)."""
-    tol_px = max(3, int(size * tol))
+    tol_px = max(MIN_CELL, int(size * tol))  # a real line this near the edge is the edge
     pos = sorted(pos)
     if not pos or pos[0] > tol_px:
         pos = [0] + pos
@@ -183,6 +183,14 @@ class Grid:
         return x0, y0, x1 - x0, y1 - y0
 
 
+def near(mask: np.ndarray, positions: list[int], axis: int, tol: int = 6) -> np.ndarray:
+    """The mask kept only within `tol` px of the given rows (axis=0) or columns (axis=1)."""
+    keep = np.zeros(mask.shape[axis], bool)
+    for p in positions:
+        keep[max(p - tol, 0): p + tol + 1] = True
+    return mask * (keep[:, None] if axis == 0 else keep[None, :])
+
+
 def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int = 11, touch: int = 3) -> np.ndarray:
     """Ink without the printed lines, but keeping the pen where it meets a line.
 
@@ -228,4 +236,6 @@ def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None
         ys = [round(iy + i * (ih - 1) / rows) for i in range(rows + 1)]
     hor, ver = np.zeros_like(ink), np.zeros_like(ink)
     hor[y0:y1, x0:x1], ver[y0:y1, x0:x1] = hor_in, ver_in
+    tol = max(6, int(0.015 * max(h, w)))
+    hor, ver = near(hor, ys, 0, tol), near(ver, xs, 1, tol)  # a '1' that passed for a line stays ink
     return Grid(gray, remove_lines(ink, hor, ver), hor | ver, xs, ys, (0, h) if reach else None)
