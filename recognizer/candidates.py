@@ -105,6 +105,8 @@ def cut_points(mask: np.ndarray, tall: float) -> list[int]:
     its ink: two round digits touching meet where the outline pinches (a valley
     on top, a peak below), which the ink count alone misses (a 0 is thin in the
     middle too). Minima closer than MIN_PIECE digit heights keep the better one.
+    Columns through an enclosed hole are avoided: in a chain of touching 0s the
+    middle of each 0 is as thin as the joints, but only the joints have no hole.
     """
     w = mask.shape[1]
     on = mask > 0
@@ -113,6 +115,7 @@ def cut_points(mask: np.ndarray, tall: float) -> list[int]:
     top = np.where(on, rows, mask.shape[0]).min(axis=0)
     bottom = np.where(on, rows, -1).max(axis=0)
     score = (np.where(ink > 0, bottom - top + 1, 0) + ink).astype(np.float32)
+    score += mask.shape[0] * _holes(on).any(axis=0)  # never cut through the loop of a 0, 6, 8 or 9
     score = np.convolve(score, np.ones(3, np.float32) / 3, mode="same")
     gap = max(2, int(MIN_PIECE * tall))
     order = np.argsort(score[gap:w - gap], kind="stable") + gap
@@ -125,6 +128,16 @@ def cut_points(mask: np.ndarray, tall: float) -> list[int]:
         if score[x] <= score[lo:hi].min() and all(abs(x - c) >= gap for c in cuts):
             cuts.append(int(x))
     return [0] + sorted(cuts) + [w]
+
+
+def _holes(on: np.ndarray) -> np.ndarray:
+    """Paper enclosed by ink (the loops of 0, 6, 8, 9): background not reachable from outside."""
+    h, w = on.shape
+    outside = np.zeros((h + 2, w + 2), np.uint8)
+    outside[1:-1, 1:-1] = on
+    flood = np.zeros((h + 4, w + 4), np.uint8)
+    cv2.floodFill(outside, flood, (0, 0), 2)
+    return outside[1:-1, 1:-1] == 0
 
 
 def typical_height(items: list[list]) -> float:
