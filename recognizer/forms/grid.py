@@ -191,6 +191,29 @@ def near(mask: np.ndarray, positions: list[int], axis: int, tol: int = 6) -> np.
     return mask * (keep[:, None] if axis == 0 else keep[None, :])
 
 
+def faint_lines(ink: np.ndarray, positions: list[int], length: int, tol: int, axis: int) -> np.ndarray:
+    """Straight runs at least `length` long within `tol` px of a grid line's position.
+
+    A grid's line positions are certain once most of it is seen (and the missing
+    ones filled in evenly); where a line is faint, broken or bent in the photo,
+    the shorter pieces of it near its position are still line, not handwriting.
+    """
+    out = np.zeros_like(ink)
+    if length < 5:
+        return out
+    kernel = np.ones((1, length), np.uint8) if axis == 0 else np.ones((length, 1), np.uint8)
+    widen = np.ones((3, 1), np.uint8) if axis == 0 else np.ones((1, 3), np.uint8)
+    for p in positions:
+        a, b = max(p - tol, 0), p + tol + 1
+        part = ink[a:b] if axis == 0 else ink[:, a:b]
+        seg = cv2.bitwise_and(cv2.morphologyEx(cv2.dilate(part, widen), cv2.MORPH_OPEN, kernel), part)
+        if axis == 0:
+            out[a:b] |= seg
+        else:
+            out[:, a:b] |= seg
+    return out
+
+
 def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int = 11, touch: int = 3) -> np.ndarray:
     """Ink without the printed lines, but keeping the pen where it meets a line.
 
@@ -238,4 +261,7 @@ def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None
     hor[y0:y1, x0:x1], ver[y0:y1, x0:x1] = hor_in, ver_in
     tol = max(6, int(0.015 * max(h, w)))
     hor, ver = near(hor, ys, 0, tol), near(ver, xs, 1, tol)  # a '1' that passed for a line stays ink
+    if len(xs) >= 4 and len(ys) >= 4:  # a grid: also the faint or bent pieces of its lines
+        hor |= faint_lines(ink, ys, int(0.5 * np.median(np.diff(xs))), tol, axis=0)
+        ver |= faint_lines(ink, xs, int(0.5 * np.median(np.diff(ys))), tol, axis=1)
     return Grid(gray, remove_lines(ink, hor, ver), hor | ver, xs, ys, (0, h) if reach else None)
