@@ -11,11 +11,11 @@ import math
 
 import tensorflow as tf
 
-ROTATION_DEG = 12.0
+ROTATION_DEG = 10.0
 SCALE = (0.85, 1.12)
-SHEAR = 0.25
+SHEAR = 0.2
 SHIFT_PX = 2.5
-ELASTIC_PX = 1.6  # displacement amplitude of the coarse elastic field
+ELASTIC_PX = 1.3  # displacement amplitude of the coarse elastic field
 ELASTIC_GRID = 4  # coarse field is GRID x GRID, upsampled smoothly
 P_STROKE = 0.35  # chance of thickening or thinning strokes
 P_BLUR = 0.25

@@ -104,21 +104,23 @@ def noise(rng, digits=None) -> np.ndarray:
 
 
 def half_digit(rng, digits) -> np.ndarray:
-    """A third to a half of a real digit, as when a digit is cut by the frame edge."""
-    img = digits[int(rng.integers(len(digits)))].copy()
-    ys, xs = np.nonzero(img > 60)
-    frac = rng.uniform(0.3, 0.45)
-    side = rng.choice(["top", "bottom", "left", "right"])
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    if side == "top":
-        img[y0 + int((y1 - y0) * frac):] = 0
-    elif side == "bottom":
-        img[: y1 - int((y1 - y0) * frac)] = 0
-    elif side == "left":
-        img[:, x0 + int((x1 - x0) * frac):] = 0
-    else:
-        img[:, : x1 - int((x1 - x0) * frac)] = 0
-    return img
+    """The top or bottom third of a real digit, as when a digit is cut by the frame edge.
+
+    Only slices clearly wider than tall: a slice of a 1, or a narrow one that
+    still looks like a whole 0 or 1, would teach the model to reject real digits.
+    """
+    while True:
+        img = digits[int(rng.integers(len(digits)))].copy()
+        ys, xs = np.nonzero(img > 60)
+        y0, y1 = ys.min(), ys.max() + 1
+        keep = int((y1 - y0) * rng.uniform(0.28, 0.42))
+        if rng.random() < 0.5:
+            img[y0 + keep:] = 0
+        else:
+            img[: y1 - keep] = 0
+        ys, xs = np.nonzero(img > 60)
+        if len(xs) and np.ptp(xs) + 1 >= 1.4 * (np.ptp(ys) + 1):
+            return img
 
 
 def two_digits(rng, digits) -> np.ndarray:

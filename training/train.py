@@ -24,7 +24,7 @@ from training.realdata import load_extra_training
 from recognizer.normalize import normalize_batch
 
 # Hyper-parameters
-EPOCHS = 16
+EPOCHS = 20
 BATCH = 128
 PEAK_LR = 3e-3
 WARMUP_EPOCHS = 1
@@ -33,6 +33,7 @@ NEGATIVES_TRAIN = 9000
 NEGATIVES_VAL = 1000
 SEED = 1234
 REJECT_CLASS = 10
+REPRESENTATIVE = 500  # crops that calibrate int8 quantization at export
 MAX_FALSE_REJECT = 0.002  # at most this share of held-back digits may be rejected
 
 
@@ -93,7 +94,7 @@ def parse_args(argv=None):
     p.add_argument("--data", help="folder with the four MNIST IDX files (default: $MNIST_DIR, "
                    "../shared/data/mnist, else download via keras.datasets)")
     p.add_argument("--epochs", type=int, default=EPOCHS)
-    p.add_argument("--extra", default="usps,orand",
+    p.add_argument("--extra", default="usps",
                    help="comma-separated real crop sets added to training: usps, orand, or 'none'")
     p.add_argument("--out", default="assets/models", help="export folder (default: assets/models)")
     p.add_argument("--run-dir", default="runs/train", help="checkpoints and CSV log (default: runs/train)")
@@ -139,7 +140,8 @@ def main(argv=None) -> int:
     print(f"trained in {minutes:.1f} min; calibration {calibration}")
     info = {"training_minutes": round(minutes, 1), "epochs": args.epochs, "extra_training": args.extra,
             "data_sha256": data_fingerprint(args.data), **calibration}
-    paths = export_model(model, Path(args.out), info)
+    representative = train[0][np.random.default_rng(SEED).permutation(len(train[0]))[:REPRESENTATIVE]]
+    paths = export_model(model, Path(args.out), info, representative)
     print("exported " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -1,0 +1,67 @@
+"""The shipped model, scored through the runtime path (LiteRT interpreter, shared normalization)."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from recognizer.classifier import DEFAULT_MODEL, DigitClassifier, ModelError
+from recognizer.normalize import normalize_batch
+from training.evaluate import HELD_BACK_NEGATIVES, NEGATIVE_SEED, decide
+from training.negatives import make_negatives
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return DigitClassifier()
+
+
+def test_shipped_model_reads_mnist_test(classifier, mnist):
+    _, (x_test, y_test) = mnist
+    pred = classifier.predict(normalize_batch(x_test, ink="light"))
+    accuracy = (pred.digits == y_test).mean()
+    assert accuracy >= 0.995, f"MNIST test accuracy {accuracy:.4f} through TFLite"
+
+
+def test_reject_rule_separates_negatives_from_digits(classifier, mnist):
+    _, (x_test, y_test) = mnist
+    conf = classifier.metadata.get("conf_threshold", 0.0)
+    _, digits_rejected = decide(classifier, normalize_batch(x_test[:3000], ink="light"), conf)
+    negatives = make_negatives(HELD_BACK_NEGATIVES // 3, x_test, seed=NEGATIVE_SEED)
+    _, negatives_rejected = decide(classifier, negatives, conf)
+    assert digits_rejected.mean() <= 0.01
+    assert negatives_rejected.mean() >= 0.9
+
+
+def test_batch_sizes_give_identical_predictions(classifier, mnist):
+    _, (x_test, _) = mnist
+    batch = normalize_batch(x_test[:37], ink="light")
+    whole = classifier.probabilities(batch)
+    parts = np.concatenate([classifier.probabilities(batch[:5]), classifier.probabilities(batch[5:])])
+    assert np.allclose(whole, parts, atol=1e-5)
+    assert classifier.probabilities(batch[:0]).shape[0] == 0
+
+
+def test_metadata_travels_with_the_model(classifier):
+    meta = classifier.metadata
+    assert meta["classes"][:10] == [str(d) for d in range(10)] and len(meta["classes"]) == 11
+    assert meta["input"] == [28, 28, 1]
+    assert DEFAULT_MODEL.with_suffix(".keras").is_file()
+
+
+def test_missing_and_damaged_models_raise_one_line_errors(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        DigitClassifier(tmp_path / "none.tflite")
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"this is not a flatbuffer" * 10)
+    with pytest.raises(ModelError) as err:
+        DigitClassifier(bad)
+    assert "\n" not in str(err.value)
+
+
+def test_runtime_does_not_import_tensorflow():
+    code = ("import sys; from recognizer.classifier import DigitClassifier; import numpy as np;"
+            "DigitClassifier().predict(np.zeros((3, 28, 28), np.float32));"
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
