@@ -138,10 +138,21 @@ def _warp_box(box: Box, M: np.ndarray) -> Box:
     return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
-def layout(rng: np.random.Generator, width: int, height: int, n_digits: int,
-           digit_height: tuple[int, int]) -> list[list[Box]]:
-    """Non-overlapping groups of 1-4 digit boxes (numbers), each group on one line."""
-    groups: list[list[Box]] = []
+def glyph_aspect(digit28: np.ndarray) -> float:
+    """Width over height of the digit's ink, so a number's digits share one height as in writing."""
+    ys, xs = np.nonzero(digit28 > 30)
+    if len(xs) == 0:
+        return 0.6
+    return float(np.clip((xs.max() - xs.min() + 1) / (ys.max() - ys.min() + 1), 0.15, 1.3))
+
+
+def layout(rng: np.random.Generator, images: np.ndarray, width: int, height: int, n_digits: int,
+           digit_height: tuple[int, int]) -> list[list[tuple[int, Box]]]:
+    """Non-overlapping numbers of 1-4 digits, each on one line: [[(image index, box), ...], ...].
+
+    Digits of a number share a height; each box is as wide as its digit's ink.
+    """
+    groups: list[list[tuple[int, Box]]] = []
     placed: list[Box] = []
     left = n_digits
     tries = 0
@@ -149,9 +160,10 @@ def layout(rng: np.random.Generator, width: int, height: int, n_digits: int,
         tries += 1
         k = int(min(left, rng.choice([1, 1, 2, 2, 3, 4])))
         h = int(rng.integers(*digit_height))
-        w = int(0.8 * h)
-        gap = int(rng.uniform(0.1, 0.3) * h)
-        gw = k * w + (k - 1) * gap
+        idx = [int(i) for i in rng.integers(len(images), size=k)]
+        widths = [max(2, round(h * glyph_aspect(images[i]))) for i in idx]
+        gap = int(rng.uniform(0.15, 0.35) * h)
+        gw = sum(widths) + (k - 1) * gap
         if gw >= width - 8 or h >= height - 8:
             continue
         x, y = int(rng.integers(4, width - gw - 4)), int(rng.integers(4, height - h - 4))
@@ -159,7 +171,8 @@ def layout(rng: np.random.Generator, width: int, height: int, n_digits: int,
         if any(_overlap(group_box, b, pad=h) for b in placed):
             continue
         placed.append(group_box)
-        groups.append([(x + i * (w + gap), y, w, h) for i in range(k)])
+        xs = np.cumsum([0] + [w + gap for w in widths[:-1]])
+        groups.append([(i, (x + int(dx), y, w, h)) for i, dx, w in zip(idx, xs, widths)])
         left -= k
     return groups
 
@@ -180,12 +193,11 @@ def make_scene(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,
     page = paper(rng, width, height, ruled)
     ink = INKS[rng.integers(len(INKS))]
     digits, numbers, boxes = [], [], []
-    for group in layout(rng, width, height, n_digits, digit_height):
-        idx = rng.integers(len(images), size=len(group))
-        drawn = [draw_digit(page, images[i], b, ink, rng) for i, b in zip(idx, group)]
-        digits += [(int(labels[i]), b) for i, b in zip(idx, drawn)]
-        numbers.append(("".join(str(int(labels[i])) for i in idx), drawn))
-        boxes += group
+    for group in layout(rng, images, width, height, n_digits, digit_height):
+        drawn = [draw_digit(page, images[i], b, ink, rng) for i, b in group]
+        digits += [(int(labels[i]), b) for (i, _), b in zip(group, drawn)]
+        numbers.append(("".join(str(int(labels[i])) for i, _ in group), drawn))
+        boxes += [b for _, b in group]
     n_clutter = n_digits // 4 if clutter_marks is None else clutter_marks
     clutter(page, rng, boxes, n_clutter, int(np.mean(digit_height)))
     if light_ink:
