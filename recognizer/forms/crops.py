@@ -91,8 +91,9 @@ def split_digits(ink: np.ndarray, tall: float = 0.5) -> list[tuple[np.ndarray, l
     reading is better, since a wide 2 or a 5 with a long bar looks just as wide.
 
     Every digit has one tall stroke blob; tall blobs that overlap horizontally are
-    one digit. Short blobs (the detached bar of a 5 or 7, a broken loop) join the
-    digit they overlap or sit closest to; specks far from any digit are dropped.
+    one digit. A short blob joins the digit it overlaps (the detached bar of a 5
+    or 7, a broken loop); standing alone it is a digit written small if it is big
+    enough, else a speck (dropped unless it touches a digit).
     """
     h, w = ink.shape
     labels, comps = components(ink, min_area=max(4, int(0.0005 * h * w)))
@@ -110,13 +111,22 @@ def split_digits(ink: np.ndarray, tall: float = 0.5) -> list[tuple[np.ndarray, l
         else:
             groups.append([i])
             spans.append([x, x + bw])
-    for i, (x, _, bw, _, _) in comps.items():
-        if comps[i][3] >= tall * tallest or not spans:
+    typical = float(np.median([comps[i][4] for g in groups for i in g]))  # ink of a tall blob
+    for i in sorted(comps, key=lambda i: comps[i][0]):
+        x, _, bw, bh, area = comps[i]
+        if bh >= tall * tallest:
             continue
-        gaps = [max(sp[0] - (x + bw), x - sp[1], 0) - min(x + bw, sp[1]) + max(x, sp[0]) for sp in spans]
-        k = int(np.argmin(gaps))  # most overlap (negative gap), else nearest
-        if gaps[k] <= 0.25 * tallest:
-            groups[k].append(i)
+        overlaps = [min(x + bw, sp[1]) - max(x, sp[0]) for sp in spans]
+        gaps = [max(sp[0] - (x + bw), x - sp[1], 0) for sp in spans]
+        if overlaps and max(overlaps) >= 0.3 * bw:  # a detached bar or loop of a digit
+            groups[int(np.argmax(overlaps))].append(i)
+        elif max(bw, bh) >= 0.35 * tallest and area >= 0.25 * typical:  # a digit written small
+            groups.append([i])
+            spans.append([x, x + bw])
+        elif gaps and min(gaps) <= 0.1 * tallest:  # a speck of a neighbour's stroke
+            groups[int(np.argmin(gaps))].append(i)
+    order = sorted(range(len(groups)), key=lambda k: spans[k][0])
+    groups, spans = [groups[k] for k in order], [spans[k] for k in order]
     out = []
     for g, span in zip(groups, spans):
         mask = np.isin(labels, g).astype(np.uint8) * 255
