@@ -19,6 +19,7 @@ BACKGROUND_KERNEL = 0.045  # max-filter size, share of the long side: wider than
 INK_MIN = 40  # ink darker than the paper by less than this (of 255) is paper texture or noise
 OTSU_SHARE = 0.8  # below this share of Otsu's split is halftone print, paper grain, shadow edges
 POLARITY_MARGIN = 24  # grey levels from the median that count as ink when guessing polarity
+POLARITY_SIDE = 96  # polarity is judged on a copy this size (the median filter is the cost)
 
 
 @dataclass
@@ -58,15 +59,22 @@ def working_size(gray: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray
     return gray, scale
 
 
+def shrink(gray: np.ndarray, side: int) -> np.ndarray:
+    """A copy about `side` px on its long side, by a whole factor (OpenCV's fast area path)."""
+    h, w = gray.shape
+    f = max(1, max(h, w) // side)
+    if f == 1:
+        return gray
+    return cv2.resize(gray[: h - h % f, : w - w % f], (w // f, h // f), interpolation=cv2.INTER_AREA)
+
+
 def ink_is_light(gray: np.ndarray) -> bool:
     """Paper is the majority, ink the minority that differs from it: which side has more outliers?
 
     Measured against the local surroundings, not the global median, so a
     shadow over half the page does not pass for a dark board.
     """
-    h, w = gray.shape
-    f = min(1.0, 160 / max(h, w))
-    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    small = shrink(gray, POLARITY_SIDE)
     k = max(5, (max(small.shape) // 10) | 1)
     diff = small.astype(np.int16) - cv2.medianBlur(small, k)  # a median ignores the (minority) ink
     darker = np.count_nonzero(diff < -POLARITY_MARGIN)
@@ -81,8 +89,7 @@ def background(gray: np.ndarray) -> np.ndarray:
     stage cheap on 1280 px frames.
     """
     h, w = gray.shape
-    f = min(1.0, BACKGROUND_SIDE / max(h, w))
-    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    small = shrink(gray, BACKGROUND_SIDE)
     k = max(3, int(BACKGROUND_KERNEL * max(small.shape)) | 1)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     bg = cv2.blur(bg, (k, k))
