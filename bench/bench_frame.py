@@ -12,6 +12,7 @@ full / floor is the figure of merit (target: <= 2 at 640x480).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -79,7 +80,9 @@ def main(argv=None) -> int:
         cells = "".join(f"{r['stages_ms'][s]:>9.2f}ms" for s in STAGES)
         print(f"{w}x{h:<6}{cells}{r['full_ms']:>7.2f}ms{r['floor_ms']:>7.2f}ms"
               f"{r['full_ms'] / r['floor_ms']:>8.2f}{r['digits_found']:>8.0f}")
-    print("medians over", args.repeats, "calls; floor = gray+blur+adaptiveThreshold+findContours, same run")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"medians over {args.repeats} calls; floor = gray+blur+adaptiveThreshold+findContours, same run; "
+          f"load average {load:.1f} on {os.cpu_count()} CPUs (other work inflates the Python stages most)")
     return 0
 
 
