@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 MIN_DIGIT_HEIGHT = 0.22  # of the cell height: smaller ink is a dot or a smudge, the cell is blank
+SPECKLED = 0.3  # a cell with more ink than this share is printed shading, opened to drop its dots
 TOUCHING_WIDTH = 1.1  # of the writing height: a blob this wide is two digits touching
 BORDER_BAND = 0.12  # of the cell size: thin ink inside this band along an edge is a line remnant
 
@@ -36,6 +37,8 @@ def is_border_remnant(s, w: int, h: int) -> bool:
 def digit_mask(ink: np.ndarray) -> np.ndarray | None:
     """Mask of the one digit in a cell's ink, or None when the cell is blank."""
     h, w = ink.shape
+    if np.count_nonzero(ink) > SPECKLED * h * w:  # a halftone-shaded cell: its dots are not ink
+        ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     labels, comps = components(ink, min_area=max(4, int(0.001 * h * w)))
     comps = {i: s for i, s in comps.items() if not is_border_remnant(s, w, h)}
     if not comps:
