@@ -19,6 +19,7 @@ import numpy as np
 LINE_SHARE = 0.08  # a line is at least this share of the image's long side ...
 MIN_LINE_PX = 40  # ... and at least this many pixels (a small digit's stroke is shorter)
 SLANT_PX = 5  # runs may drift this many pixels sideways over their length (perspective, skew)
+THIN = np.ones((3, 3), np.uint8)  # ink an opening by this removes is thin (printed rules, not pen strokes)
 GAP_PX = 5  # breaks up to this long along a thin line are bridged before measuring its length
 REPAIR_PX = 7
 REMNANT_SLENDER = 0.2  # a piece at most this wide for its height ...
@@ -53,14 +54,16 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple
     """
     if max(across) > 1:
         k = cv2.getStructuringElement(cv2.MORPH_RECT, across)
-        # thin faint lines break up when thresholded: bridge short breaks along vertical ones
-        # (not horizontal ones: the flat bottoms of a row of digits would join into a "line")
-        # and only where the image is at least twice as tall as a line (a strip has no room for guesses)
-        gap = GAP_PX if along[1] > 1 and binary.shape[0] >= 2 * length else 1
-        bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap))
-        thick = cv2.dilate(cv2.dilate(binary, k), bridge)
+        vertical = along[1] > 1
+        thick = cv2.dilate(binary, k)
+        if min(binary.shape) >= 2 * length:  # a strip (a cheque line, a cell) has no room for guesses
+            # thin faint lines break up when thresholded: bridge their short breaks. Only thin
+            # ink is bridged sideways: the flat bottoms of a row of digits must not join up.
+            bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (1, GAP_PX) if vertical else (GAP_PX, 1))
+            thin = binary if vertical else cv2.subtract(binary, cv2.morphologyEx(binary, cv2.MORPH_OPEN, THIN))
+            thick |= cv2.dilate(cv2.dilate(thin, k), bridge)
         runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
-        runs = cv2.erode(cv2.erode(runs, bridge), k)  # back to the line itself, so ink beside it is kept
+        runs = cv2.erode(runs, k)  # back to the line itself, so ink beside it is kept
     else:
         runs = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
     if not runs.any():
