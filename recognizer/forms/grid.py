@@ -16,7 +16,7 @@ LINE_COVER = 0.8  # a printed line crosses at least this share of a band (strip 
 MIN_CELL = 8  # px: cells narrower than this are a doubled line, not a cell
 
 
-def ink_mask(gray: np.ndarray, block: int | None = None, c: int = 10) -> np.ndarray:
+def ink_mask(gray: np.ndarray, block: int | None = None, c: int = 14) -> np.ndarray:
     """Dark ink -> 255 on 0, robust to shadows and tinted paper (local mean threshold)."""
     if block is None:
         block = max(15, min(gray.shape[:2]) // 6)  # wider than a thick pen stroke: no hollow strokes
