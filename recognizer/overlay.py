@@ -44,7 +44,7 @@ class BoxAnnotator:
 
 
 class LabelAnnotator:
-    """The digit and its confidence above each box ("7 .98")."""
+    """The digit and its confidence above each box ("7 0.98")."""
 
     def __init__(self, color=GREEN, show_confidence: bool = True):
         self.color, self.show_confidence = color, show_confidence
@@ -52,7 +52,7 @@ class LabelAnnotator:
     def annotate(self, scene: np.ndarray, results) -> np.ndarray:
         size = 0.5 * _scale(scene)
         for d in results.digits:
-            label = f"{d.digit} {d.confidence:.2f}".replace("0.", ".") if self.show_confidence else str(d.digit)
+            label = f"{d.digit} {d.confidence:.2f}" if self.show_confidence else str(d.digit)
             _text(scene, label, (d.box[0], d.box[1] - 2), self.color, size)
         return scene
 
