@@ -10,7 +10,7 @@ from __future__ import annotations
 from recognizer.results import Digit, Number, Rejected
 
 LINE_OVERLAP = 0.5  # share of the smaller digit's height two digits on one line overlap by
-MAX_GAP = 0.6  # a gap wider than this share of the digit height starts a new number
+MAX_GAP = 0.5  # a gap wider than this share of the digit height starts a new number
 SIZE_RATIO = 1.8  # digits of one number differ in height by less than this factor
 WORD_GAP = 0.35  # a non-digit glyph this close (share of height) beside a digit makes it part of a word ...
 WORD_SIZE = 1.3  # ... when their heights differ by less than this factor ...
