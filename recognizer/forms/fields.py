@@ -13,7 +13,8 @@ import numpy as np
 
 from recognizer.forms.auto import TABLE_MARGIN, find_tables, level_with_margin, table_size
 from recognizer.forms.crops import cell_crop, masked_crop, split_digits
-from recognizer.forms.grid import find_grid, find_lines, ink_mask, remove_lines
+from recognizer.forms.grid import find_grid, find_lines, ink_mask, pen_pixels, remove_lines
+from recognizer.forms.page import to_gray_u8
 
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
 FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template box
@@ -49,9 +50,9 @@ def translate(dx: float, dy: float) -> np.ndarray:
     return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], np.float64)
 
 
-def level_box(gray: np.ndarray, box, to_input: np.ndarray, margin_y: float = TABLE_MARGIN):
+def level_box(image: np.ndarray, box, to_input: np.ndarray, margin_y: float = TABLE_MARGIN):
     """(level image, inner (x, y, w, h), level->input map) of the printed box drawn near
-    `box` in `gray`, warped with `margin_y` of its height kept above and below.
+    `box` in `image` (colour kept), warped with `margin_y` of its height kept above and below.
 
     The printed outline found near the template box refines where the box is (a
     page warp a few pixels off, a bent sheet); an outline whose corners stray
@@ -61,10 +62,10 @@ def level_box(gray: np.ndarray, box, to_input: np.ndarray, margin_y: float = TAB
     x, y, w, h = box
     m = int(round(FIELD_MARGIN * min(w, h)))
     x0, y0 = max(x - m, 0), max(y - m, 0)
-    x1, y1 = min(x + w + m, gray.shape[1]), min(y + h + m, gray.shape[0])
-    region = gray[y0:y1, x0:x1]
+    x1, y1 = min(x + w + m, image.shape[1]), min(y + h + m, image.shape[0])
+    region = image[y0:y1, x0:x1]
     expected = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]) - [x0, y0]
-    quads = [q for q in find_tables(region, 0.2, max(15, int(0.6 * min(w, h))), refine=True)
+    quads = [q for q in find_tables(to_gray_u8(region), 0.2, max(15, int(0.6 * min(w, h))), refine=True)
              if np.abs(q - expected).max() <= CORNER_SLACK * min(w, h)]
     quad = min(quads, key=lambda q: np.abs(q - expected).max()) if quads else expected
     level, inner = level_with_margin(region, quad, margin_y)
@@ -74,6 +75,7 @@ def level_box(gray: np.ndarray, box, to_input: np.ndarray, margin_y: float = TAB
 def free_slots(gray: np.ndarray, ink: np.ndarray, offset=(0, 0)) -> list[Slot]:
     """Slots for the digits written freely in a box or on a line, left to right."""
     ox, oy = offset
+    gray = to_gray_u8(gray)
 
     def slot(mask, i):
         crop, (x, y, w, h) = masked_crop(gray, mask)
@@ -104,37 +106,37 @@ def grid_slots(grid) -> list[Slot]:
     return slots
 
 
-def cut_template_field(gray: np.ndarray, to_input: np.ndarray, spec, page_size) -> CutField:
-    """Crops of one template field of a rectified page."""
+def cut_template_field(image: np.ndarray, to_input: np.ndarray, spec, page_size) -> CutField:
+    """Crops of one template field of a rectified page (BGR or gray)."""
     box = spec.pixel_box(page_size)
     if spec.kind == "line":
         x, y, w, h = box
-        level, m = gray[y:y + h, x:x + w], to_input @ translate(x, y)
-        ink = ink_mask(level)
+        level, m = image[y:y + h, x:x + w], to_input @ translate(x, y)
+        ink = ink_mask(to_gray_u8(level))
         hor = find_lines(ink)[0]  # the ruled line only: a tall 1 must not pass for a vertical line
-        return CutField(spec.name, spec.kind, m, slots=free_slots(level, remove_lines(ink, hor, 0 * hor)),
-                        spec=spec, size=(w, h))
+        rest = remove_lines(ink, hor, 0 * hor) | pen_pixels(level, ink, hor)
+        return CutField(spec.name, spec.kind, m, slots=free_slots(level, rest), spec=spec, size=(w, h))
     if spec.kind == "comb":
-        level, inner, m = level_box(gray, box, to_input, COMB_REACH)
+        level, inner, m = level_box(image, box, to_input, COMB_REACH)
         grid = find_grid(level, cols=spec.cells, rows=1, inner=inner, reach=True)
         size = (level.shape[1], level.shape[0])
         return CutField(spec.name, spec.kind, m, 1, spec.cells, grid_slots(grid), spec, size)
-    level, (ix, iy, iw, ih), m = level_box(gray, box, to_input)
+    level, (ix, iy, iw, ih), m = level_box(image, box, to_input)
     grid = find_grid(level, cols=1, rows=1, inner=(ix, iy, iw, ih))
     x0, x1, y0, y1 = grid.xs[0], grid.xs[-1], grid.ys[0], grid.ys[-1]
     slots = free_slots(level[y0:y1, x0:x1], grid.ink[y0:y1, x0:x1], (x0, y0))
     return CutField(spec.name, spec.kind, m, slots=slots, spec=spec, size=(level.shape[1], level.shape[0]))
 
 
-def cut_tables(gray: np.ndarray, to_input: np.ndarray) -> list[CutField]:
-    """Auto mode: every boxed table on the page, cut into its cells (a one-row table's
-    cells reach past its box, as a template comb's do)."""
+def cut_tables(image: np.ndarray, to_input: np.ndarray) -> list[CutField]:
+    """Auto mode: every boxed table on the page (BGR or gray), cut into its cells (a
+    one-row table's cells reach past its box, as a template comb's do)."""
     fields = []
-    for i, quad in enumerate(find_tables(gray)):
-        level, inner = level_with_margin(gray, quad)
+    for i, quad in enumerate(find_tables(to_gray_u8(image))):
+        level, inner = level_with_margin(image, quad)
         grid = find_grid(level.image, inner=inner)
         if grid.shape[0] == 1:
-            level, inner = level_with_margin(gray, quad, COMB_REACH)
+            level, inner = level_with_margin(image, quad, COMB_REACH)
             grid = find_grid(level.image, rows=1, inner=inner, reach=True)
         rows, cols = grid.shape
         kind = "grid" if rows > 1 else "comb" if cols > 1 else "box"

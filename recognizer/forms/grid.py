@@ -12,7 +12,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from recognizer.forms.page import to_gray_u8
+
 LINE_COVER = 0.8  # a printed line crosses at least this share of a band (strip or grid row)
+PEN_CHROMA = 14.0  # Lab chroma distance from the print's colour that marks a pen stroke
 MIN_CELL = 8  # px: cells narrower than this are a doubled line, not a cell
 
 
@@ -214,6 +217,26 @@ def faint_lines(ink: np.ndarray, positions: list[int], length: int, tol: int, ax
     return out
 
 
+def pen_pixels(image: np.ndarray, ink: np.ndarray, lines: np.ndarray, min_diff: float = PEN_CHROMA) -> np.ndarray:
+    """Ink whose colour differs from the printed lines' (a blue pen on black print, a
+    black pen on a red 'dropout' form): it is handwriting even where it lies on a line.
+
+    Only chroma counts (Lab a, b), so light and shadow do not matter; a gray scan or
+    a pen the colour of the print gives an empty mask, and line removal alone decides.
+    """
+    out = np.zeros_like(ink)
+    if image.ndim != 3 or image.shape[2] != 3:
+        return out
+    on = (lines > 0) & (ink > 0)
+    if np.count_nonzero(on) < 20:
+        return out
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)
+    a0, b0 = np.median(lab[..., 1][on]), np.median(lab[..., 2][on])
+    far = np.hypot(lab[..., 1] - a0, lab[..., 2] - b0) > min_diff
+    out[far & (ink > 0)] = 255
+    return out
+
+
 def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int = 11, touch: int = 3) -> np.ndarray:
     """Ink without the printed lines, but keeping the pen where it meets a line.
 
@@ -236,15 +259,17 @@ def remove_lines(ink: np.ndarray, hor: np.ndarray, ver: np.ndarray, bridge: int 
     return rest | (back & ink)
 
 
-def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None, inner=None,
+def find_grid(image: np.ndarray, cols: int | None = None, rows: int | None = None, inner=None,
               reach: bool = False) -> Grid:
     """Lines and cells of a level table image (warped box, comb field or grid).
 
     `cols`/`rows` when known (a template's comb) replace the found lines by an even
     split whenever the count found disagrees. `inner` (x, y, w, h) is where the
     table itself lies when the image also holds a margin around it; with `reach`
-    a one-row table's cells take in that margin above and below.
+    a one-row table's cells take in that margin above and below. A colour image
+    also keeps every pen pixel whose colour differs from the printed lines'.
     """
+    gray = to_gray_u8(image)
     h, w = gray.shape
     ix, iy, iw, ih = inner or (0, 0, w, h)
     pad = max(2, int(0.04 * min(iw, ih)))
@@ -264,4 +289,5 @@ def find_grid(gray: np.ndarray, cols: int | None = None, rows: int | None = None
     if len(xs) >= 4 and len(ys) >= 4:  # a grid: also the faint or bent pieces of its lines
         hor |= faint_lines(ink, ys, int(0.5 * np.median(np.diff(xs))), tol, axis=0)
         ver |= faint_lines(ink, xs, int(0.5 * np.median(np.diff(ys))), tol, axis=1)
-    return Grid(gray, remove_lines(ink, hor, ver), hor | ver, xs, ys, (0, h) if reach else None)
+    rest = remove_lines(ink, hor, ver) | pen_pixels(image, ink, hor | ver)
+    return Grid(gray, rest, hor | ver, xs, ys, (0, h) if reach else None)

@@ -14,7 +14,7 @@ import numpy as np
 
 from recognizer.classifier import DigitClassifier
 from recognizer.forms.fields import CutField, cut_tables, cut_template_field
-from recognizer.forms.page import Page, rectify, to_gray_u8
+from recognizer.forms.page import Page, rectify
 from recognizer.forms.template import Template
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Number, Rejected, Results
@@ -112,11 +112,12 @@ class FormReader:
         return Page(image, np.eye(3), found=False)
 
     def cut(self, page: Page) -> list[CutField]:
-        gray = to_gray_u8(page.image)
+        """Every field's crops; the page stays in colour, which tells pen from print."""
+        image = page.image
         if self.template is None:
-            return cut_tables(gray, page.to_input)
-        size = (gray.shape[1], gray.shape[0])
-        return [cut_template_field(gray, page.to_input, spec, size) for spec in self.template.fields]
+            return cut_tables(image, page.to_input)
+        size = (image.shape[1], image.shape[0])
+        return [cut_template_field(image, page.to_input, spec, size) for spec in self.template.fields]
 
     def __call__(self, image: np.ndarray, source: str = "") -> FormResult:
         page = self.page(image)
