@@ -19,6 +19,7 @@ from recognizer.forms.template import Template
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Number, Rejected, Results
 
+SURE_NOT_DIGIT = 0.9  # template fields drop a crop only when "not a digit" is this likely
 DEFAULT_CONF = 0.7  # a field with any digit below this confidence is flagged "unsure"
 
 
@@ -103,6 +104,10 @@ class FormReader:
         self.classifier = classifier or DigitClassifier()
         self.conf = conf
         self.reject_threshold = float(self.classifier.metadata.get("reject_threshold", 0.5))
+        # A template field's box holds digits: ink there is kept as its best digit (flagged
+        # unsure by its low confidence) unless the model is sure it is no digit at all.
+        # Auto mode reads whatever boxes it finds, so it drops every rejected crop.
+        self.drop_above = self.reject_threshold if template is None else max(self.reject_threshold, SURE_NOT_DIGIT)
 
     def page(self, image: np.ndarray) -> Page:
         """The rectified sheet (template size), or the photo as it is for auto mode: each
@@ -132,7 +137,7 @@ class FormReader:
             n = 1 + len(slot.pieces)
             for part, j in self.choose(slot, pred, i):
                 box = box_to_input(cuts[k].to_input, part.box)
-                if pred.reject[j] > self.reject_threshold:
+                if pred.reject[j] > self.drop_above:
                     rejected.append(Rejected(box, "not a digit", float(pred.reject[j])))
                     continue
                 digit = Digit(int(pred.digits[j]), float(pred.confidences[j]), box, pred.probs[j])
