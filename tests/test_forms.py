@@ -78,8 +78,10 @@ def confident_digits(classifier, x_test, y_test, n=40):
     return [i for i in range(n) if pred.digits[i] == y_test[i] and pred.confidences[i] > 0.9]
 
 
-def test_digit_touching_box_line_is_read_whole(mnist, classifier):
-    """A comb whose digits overlap their box lines (top, bottom, sides) still reads each digit."""
+@pytest.mark.parametrize("pen", [(150, 60, 20), (35, 35, 35)], ids=["blue-pen", "black-pen"])
+def test_digit_touching_box_line_is_read_whole(mnist, classifier, pen):
+    """A comb whose digits overlap their box lines (top, bottom, sides) still reads each digit,
+    whether the pen's colour tells it from the print (blue) or not (black)."""
     _, (x_test, y_test) = mnist
     picks = confident_digits(classifier, x_test, y_test)[:4]
     page = np.full((300, 700, 3), 245, np.uint8)
@@ -90,7 +92,7 @@ def test_digit_touching_box_line_is_read_whole(mnist, classifier):
     rng = np.random.default_rng(0)
     pushes = [(0, -14), (0, 30), (-22, 8), (22, 8)]  # onto the top, bottom, left and right line
     for i, (k, (dx, dy)) in enumerate(zip(picks, pushes)):
-        render_form.draw_digit(page, x_test[k], (x0 + i * cw + dx, y0 + dy, cw, 100), (150, 60, 20), rng)
+        render_form.draw_digit(page, x_test[k], (x0 + i * cw + dx, y0 + dy, cw, 100), pen, rng)
     tpl = parse_template({"page": {"width": 700, "height": 300}, "fields": [
         {"name": "id", "kind": "comb", "cells": 4, "box": [x0 / 700, y0 / 300, 4 * cw / 700, ch / 300]}]})
     reader = FormReader(tpl, classifier)

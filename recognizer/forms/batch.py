@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from recognizer.capture import folder_images, read_image
+from recognizer.capture import folder_images, is_image_file, read_image
 from recognizer.forms.reader import FormReader, FormResult
 
 TAIL = ["confidence", "review", "flags", "error"]
@@ -87,7 +87,10 @@ def image_paths(source: str) -> list[Path]:
     if path.is_dir():
         return folder_images(path)
     if not path.exists():
-        raise FileNotFoundError(f"source not found: {path}")
+        hint = " (--form reads images: give --source an image file or a folder)" if source.isdigit() else ""
+        raise FileNotFoundError(f"source not found: {path}{hint}")
+    if not is_image_file(path):
+        raise FileNotFoundError(f"--form reads images, not {path.suffix or 'this file'}: {path}")
     return [path]
 
 
