@@ -152,3 +152,15 @@ def test_bad_template_is_one_line_error(tmp_path, capsys):
     rc = cli_main(["--source", str(FORMS / "example_form.jpg"), "--form", str(bad)])
     err = capsys.readouterr().err
     assert rc == 1 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_draft_template_from_blank_form_matches_the_real_one():
+    """Drafting a template from the printed blank form finds every boxed field, cells included."""
+    from recognizer.forms.draft import draft_template
+
+    drafted = draft_template(render_form.print_form())["fields"]
+    boxed = [f for f in render_form.template()["fields"] if f["kind"] != "line"]
+    assert len(drafted) == len(boxed)
+    for got, want in zip(drafted, boxed):
+        assert got["kind"] == want["kind"] and got.get("cells") == want.get("cells"), (got, want)
+        assert np.abs(np.subtract(got["box"], want["box"])).max() < 0.01, (got, want)

@@ -12,7 +12,7 @@ import imutils
 import numpy as np
 
 from recognizer.forms.grid import ink_mask
-from recognizer.forms.page import order_points, outline_support, quad_of, quad_size, warp_quad
+from recognizer.forms.page import order_points, outline_support, quad_of, quad_size, touches_all_borders, warp_quad
 
 MIN_TABLE_FRACTION = 0.004  # of the image area: smaller boxes are letters, not tables
 EDGE_INK = 0.7  # share of a table's outline that must be printed line
@@ -40,6 +40,25 @@ def ruling_mask(gray: np.ndarray, line_len: int | None = None) -> np.ndarray:
     return cv2.dilate(hor | ver, np.ones((3, 3), np.uint8))
 
 
+def outlined_quads(rulings: np.ndarray, shape, min_fraction: float, refine: bool):
+    """(quads whose outline is ruled, whether a contour framed the whole image)."""
+    contours = imutils.grab_contours(cv2.findContours(rulings, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE))
+    area_min = min_fraction * shape[0] * shape[1]
+    quads, framed = [], False
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if w * h < area_min or min(w, h) < 12:
+            continue
+        quad = quad_of(c, refine)
+        if quad is None:
+            continue
+        if touches_all_borders(quad, shape, margin=max(3, min(shape) // 100)):
+            framed = True  # the photo's or page's own edge, not a printed table
+        elif outline_support(rulings, quad) >= EDGE_INK:
+            quads.append(quad)
+    return quads, framed
+
+
 def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION,
                 line_len: int | None = None, refine: bool = False) -> list[np.ndarray]:
     """Quadrilaterals (4, 2) of the boxed tables in a page, top-to-bottom then left-to-right.
@@ -50,16 +69,11 @@ def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION,
     straight line for exact corners (printed boxes; not bent newspaper grids).
     """
     rulings = ruling_mask(gray, line_len)
-    contours = imutils.grab_contours(cv2.findContours(rulings, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE))
-    area_min = min_fraction * gray.shape[0] * gray.shape[1]
-    quads = []
-    for c in contours:
-        x, y, w, h = cv2.boundingRect(c)
-        if w * h < area_min or min(w, h) < 12:
-            continue
-        quad = quad_of(c, refine)
-        if quad is not None and outline_support(rulings, quad) >= EDGE_INK:
-            quads.append(quad)
+    quads, framed = outlined_quads(rulings, gray.shape, min_fraction, refine)
+    if framed:  # the page's or photo's own edge encloses everything: look inside it
+        band = max(3, min(gray.shape) // 50)
+        rulings[:band], rulings[-band:], rulings[:, :band], rulings[:, -band:] = 0, 0, 0, 0
+        quads, _ = outlined_quads(rulings, gray.shape, min_fraction, refine)
     return sorted(quads, key=lambda q: (round(q[:, 1].min() / 20), q[:, 0].min()))
 
 
