@@ -164,3 +164,18 @@ def test_draft_template_from_blank_form_matches_the_real_one():
     for got, want in zip(drafted, boxed):
         assert got["kind"] == want["kind"] and got.get("cells") == want.get("cells"), (got, want)
         assert np.abs(np.subtract(got["box"], want["box"])).max() < 0.01, (got, want)
+
+
+@pytest.mark.parametrize("angle", [3, -4])
+def test_skewed_scan_without_page_edge(mnist, classifier, angle):
+    """A flatbed scan shows no page edge: the page is the image, levelled by its printed lines."""
+    _, (x_test, y_test) = mnist
+    rng = np.random.default_rng(3)
+    page, values = render_form.fill_form(render_form.print_form(), x_test, y_test, rng)
+    h, w = page.shape[:2]
+    scan = cv2.warpAffine(page, cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), (w, h),
+                          borderValue=(245, 245, 245))
+    result = FormReader(parse_template(render_form.template()), classifier)(scan, "scan")
+    assert not result.page_found
+    accuracy, wrong_length = digit_accuracy(result, values)
+    assert not wrong_length and accuracy >= 0.95, (accuracy, wrong_length)
