@@ -24,13 +24,13 @@ from training.realdata import load_extra_training
 from recognizer.normalize import normalize_batch
 
 # Hyper-parameters
-EPOCHS = 20
+EPOCHS = 28
 BATCH = 128
 PEAK_LR = 3e-3
 WARMUP_EPOCHS = 1
-VAL_SIZE = 5000
+VAL_SIZE = 2000
 NEGATIVES_TRAIN = 9000
-NEGATIVES_VAL = 1000
+NEGATIVES_VAL = 600
 SEED = 1234
 REJECT_CLASS = 10
 REPRESENTATIVE = 500  # crops that calibrate int8 quantization at export
@@ -94,7 +94,7 @@ def parse_args(argv=None):
     p.add_argument("--data", help="folder with the four MNIST IDX files (default: $MNIST_DIR, "
                    "../shared/data/mnist, else download via keras.datasets)")
     p.add_argument("--epochs", type=int, default=EPOCHS)
-    p.add_argument("--extra", default="usps",
+    p.add_argument("--extra", default="usps,orand",
                    help="comma-separated real crop sets added to training: usps, orand, or 'none'")
     p.add_argument("--out", default="assets/models", help="export folder (default: assets/models)")
     p.add_argument("--run-dir", default="runs/train", help="checkpoints and CSV log (default: runs/train)")
