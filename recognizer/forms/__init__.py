@@ -42,10 +42,9 @@ def run(args) -> int:
         csv_path = DEFAULT_CSV_DIR / f"{Path(args.source).name or 'forms'}.csv"
         print(f"forms: writing {csv_path}", file=sys.stderr)
 
-    def save_overlay(result):
-        results = result.to_results()
-        if annotate and hasattr(results, "plot"):
-            write_image(Path(output), results.plot(result_image(result.source)))
+    def save_overlay(result, image):
+        if annotate:
+            write_image(Path(output), result.to_results().plot(image))
 
     try:
         with FormWriter(csv_columns(reader), csv_path, getattr(args, "json", None)) as writer:
@@ -59,8 +58,3 @@ def run(args) -> int:
     if failed:
         print(f"forms: {done} read, {failed} failed (see the error column)", file=sys.stderr)
     return 1 if failed else 0
-
-
-def result_image(path: str):
-    from recognizer.capture import read_image
-    return read_image(Path(path))

@@ -94,15 +94,16 @@ def image_paths(source: str) -> list[Path]:
     return [path]
 
 
-def read_one(reader: FormReader, path: Path) -> FormResult:
-    """One form; ValueError (one line) when the file is not an image or holds no fields."""
+def read_one(reader: FormReader, path: Path):
+    """(FormResult, image) of one form; ValueError (one line) when the file is not an
+    image or holds no fields."""
     image = read_image(path)
     if image is None:
         raise ValueError(f"cannot read image {path}: not a valid image file")
     result = reader(image, str(path))
     if not result.fields:
         raise ValueError(f"{path}: no boxed fields or grids found")
-    return result
+    return result, image
 
 
 def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=print, progress: bool = True,
@@ -113,7 +114,7 @@ def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=prin
     bar = tqdm(paths, unit="form", disable=not progress or len(paths) < 2, file=sys.stderr)
     for path in bar:
         try:
-            result = read_one(reader, path)
+            result, image = read_one(reader, path)
         except ValueError as exc:
             failed += 1
             tqdm.write(f"error: {exc}", file=sys.stderr)
@@ -124,7 +125,7 @@ def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=prin
         writer.write(csv_row(result, auto), result.to_record())
         echo(summary(result))
         if on_result is not None:
-            on_result(result)
+            on_result(result, image)
     return done, failed
 
 
