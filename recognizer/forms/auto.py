@@ -12,7 +12,8 @@ import imutils
 import numpy as np
 
 from recognizer.forms.grid import ink_mask
-from recognizer.forms.page import order_points, outline_support, quad_of, quad_size, touches_all_borders, warp_quad
+from recognizer.forms.page import (order_points, outline_support, quad_of, quad_size, touches_all_borders,
+                                   warp_quad)
 
 MIN_TABLE_FRACTION = 0.004  # of the image area: smaller boxes are letters, not tables
 EDGE_INK = 0.7  # share of a table's outline that must be printed line

@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from recognizer.capture import read_image
 from recognizer.forms.auto import find_tables, level_with_margin
 from recognizer.forms.grid import find_grid
 from recognizer.forms.page import rectify, to_gray_u8
@@ -51,9 +53,6 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("image", help="photo or scan of the blank (or filled) form")
     args = ap.parse_args(argv)
-    from recognizer.capture import read_image
-    from pathlib import Path
-
     image = read_image(Path(args.image))
     if image is None:
         print(f"error: cannot read image {args.image}", file=sys.stderr)

@@ -206,15 +206,6 @@ class Page:
         self.to_input = to_input  # 3x3: rectified pixel -> input pixel
         self.found = found  # False when no page edge was seen and the photo was used as is
 
-    def box_to_input(self, box) -> tuple[int, int, int, int]:
-        """(x, y, w, h) in rectified pixels -> bounding box in the input image."""
-        x, y, w, h = box
-        pts = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]).reshape(-1, 1, 2)
-        out = cv2.perspectiveTransform(pts, self.to_input).reshape(-1, 2)
-        x0, y0 = np.floor(out.min(axis=0))
-        x1, y1 = np.ceil(out.max(axis=0))
-        return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
-
 
 def rectify(image: np.ndarray, size: tuple[int, int] | None = None, find: bool = True) -> Page:
     """Warp the sheet flat (to `size` = (w, h) when given), or deskew when no edge shows."""
