@@ -179,3 +179,13 @@ def test_skewed_scan_without_page_edge(mnist, classifier, angle):
     assert not result.page_found
     accuracy, wrong_length = digit_accuracy(result, values)
     assert not wrong_length and accuracy >= 0.95, (accuracy, wrong_length)
+
+
+@pytest.mark.parametrize("turn", [cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE], ids=["upside-down", "on-its-side"])
+def test_turned_photo_reads_the_same(classifier, turn):
+    """A form photographed upside down or sideways is turned until the template's boxes fit."""
+    expected = next(csv.DictReader(open(FORMS / "example_expected.csv")))
+    reader = FormReader(load_template(FORMS / "example_template.json"), classifier)
+    result = reader(cv2.rotate(cv2.imread(str(FORMS / "example_form.jpg")), turn), "turned")
+    accuracy, wrong_length = digit_accuracy(result, expected)
+    assert not wrong_length and accuracy >= 0.95, (accuracy, wrong_length)

@@ -50,26 +50,43 @@ def translate(dx: float, dy: float) -> np.ndarray:
     return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], np.float64)
 
 
-def level_box(image: np.ndarray, box, to_input: np.ndarray, margin_y: float = TABLE_MARGIN):
-    """(level image, inner (x, y, w, h), level->input map) of the printed box drawn near
-    `box` in `image` (colour kept), warped with `margin_y` of its height kept above and below.
+def find_box(image: np.ndarray, box):
+    """(quad in `image` pixels or None, search region origin) of the printed box near `box`.
 
     The printed outline found near the template box refines where the box is (a
     page warp a few pixels off, a bent sheet); an outline whose corners stray
-    further (digits written across the box bend the outline) is not trusted,
-    and the template box itself is used.
+    further (digits written across the box bend the outline) is not trusted.
     """
     x, y, w, h = box
     m = int(round(FIELD_MARGIN * min(w, h)))
     x0, y0 = max(x - m, 0), max(y - m, 0)
     x1, y1 = min(x + w + m, image.shape[1]), min(y + h + m, image.shape[0])
-    region = image[y0:y1, x0:x1]
     expected = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]) - [x0, y0]
-    quads = [q for q in find_tables(to_gray_u8(region), 0.2, max(15, int(0.6 * min(w, h))), refine=True)
+    quads = [q for q in find_tables(to_gray_u8(image[y0:y1, x0:x1]), 0.2, max(15, int(0.6 * min(w, h))),
+                                    refine=True)
              if np.abs(q - expected).max() <= CORNER_SLACK * min(w, h)]
-    quad = min(quads, key=lambda q: np.abs(q - expected).max()) if quads else expected
-    level, inner = level_with_margin(region, quad, margin_y)
+    if not quads:
+        return None, (x0, y0)
+    return min(quads, key=lambda q: np.abs(q - expected).max()) + [x0, y0], (x0, y0)
+
+
+def level_box(image: np.ndarray, box, to_input: np.ndarray, margin_y: float = TABLE_MARGIN):
+    """(level image, inner (x, y, w, h), level->input map) of the printed box drawn near
+    `box` in `image` (colour kept), warped with `margin_y` of its height kept above and
+    below; where no printed box is found there, the template box itself is used."""
+    x, y, w, h = box
+    quad, (x0, y0) = find_box(image, box)
+    if quad is None:
+        quad = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+    region = image[y0:, x0:]  # all the page below and right: a comb's margin shows real paper
+    level, inner = level_with_margin(region, (quad - [x0, y0]).astype(np.float32), margin_y)
     return level.image, inner, to_input @ translate(x0, y0) @ level.to_input
+
+
+def boxes_found(image: np.ndarray, specs, page_size) -> int:
+    """How many of the template's boxed fields have their printed box where expected:
+    tells a page the right way up from one upside down or on its side."""
+    return sum(find_box(image, spec.pixel_box(page_size))[0] is not None for spec in specs if spec.kind != "line")
 
 
 def free_slots(gray: np.ndarray, ink: np.ndarray, offset=(0, 0)) -> list[Slot]:

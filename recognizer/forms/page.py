@@ -207,6 +207,32 @@ class Page:
         self.found = found  # False when no page edge was seen and the photo was used as is
 
 
+def sheet_quad(image: np.ndarray):
+    """(image, quad, map image->input, found) of the sheet: the page outline in the photo,
+    or the whole deskewed scan when no page edge shows."""
+    quad = find_page(image)
+    if quad is not None:
+        return image, quad, np.eye(3), True
+    flat, to_input = deskew(image)
+    h, w = flat.shape[:2]
+    return flat, np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]), to_input, False
+
+
+def orientations(quad: np.ndarray, size: tuple[int, int]) -> list[int]:
+    """Quarter turns worth trying: the sheet's own shape says portrait or landscape, so
+    only 0/180 degrees (or only 90/270) can match the template's page."""
+    w, h = quad_size(quad)
+    same = (w >= h) == (size[0] >= size[1])
+    return [0, 2] if same else [1, 3]
+
+
+def turned(image: np.ndarray, quad: np.ndarray, to_input: np.ndarray, turns: int, size, found: bool) -> Page:
+    """The sheet warped to `size` after `turns` quarter turns (corners taken in a rolled order)."""
+    page = warp_quad(image, np.roll(order_points(quad), -turns, axis=0), size, found, ordered=True)
+    page.to_input = to_input @ page.to_input
+    return page
+
+
 def rectify(image: np.ndarray, size: tuple[int, int] | None = None, find: bool = True) -> Page:
     """Warp the sheet flat (to `size` = (w, h) when given), or deskew when no edge shows."""
     quad = find_page(image) if find else None
@@ -222,9 +248,10 @@ def rectify(image: np.ndarray, size: tuple[int, int] | None = None, find: bool =
 
 
 def warp_quad(image: np.ndarray, quad: np.ndarray, size: tuple[int, int] | None = None,
-              found: bool = True) -> Page:
-    """imutils' four_point_transform, to a chosen size, keeping the inverse homography."""
-    quad = order_points(quad)
+              found: bool = True, ordered: bool = False) -> Page:
+    """imutils' four_point_transform, to a chosen size, keeping the inverse homography.
+    `ordered`: the corners are already in the wanted tl, tr, br, bl order (a turned page)."""
+    quad = np.asarray(quad, np.float32) if ordered else order_points(quad)
     w, h = size if size is not None else quad_size(quad)
     dst = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
     m = cv2.getPerspectiveTransform(quad, dst)

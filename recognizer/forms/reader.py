@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from recognizer.classifier import DigitClassifier
-from recognizer.forms.fields import CutField, cut_tables, cut_template_field
-from recognizer.forms.page import Page, rectify
+from recognizer.forms.fields import CutField, boxes_found, cut_tables, cut_template_field
+from recognizer.forms.page import Page, orientations, sheet_quad, turned
 from recognizer.forms.template import Template
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Number, Rejected, Results
@@ -112,9 +112,23 @@ class FormReader:
     def page(self, image: np.ndarray) -> Page:
         """The rectified sheet (template size), or the photo as it is for auto mode: each
         table found there is warped level on its own, which also undoes perspective."""
-        if self.template is not None:
-            return rectify(image, self.template.page)
-        return Page(image, np.eye(3), found=False)
+        if self.template is None:
+            return Page(image, np.eye(3), found=False)
+        return self.upright(*sheet_quad(image))
+
+    def upright(self, image, quad, to_input, found) -> Page:
+        """The sheet turned the way that puts the template's printed boxes where it expects
+        them (a form photographed upside down or on its side reads the same)."""
+        size = self.template.page
+        best, best_score = None, -1
+        for turns in orientations(quad, size):
+            page = turned(image, quad, to_input, turns, size, found)
+            score = boxes_found(page.image, self.template.fields, size)
+            if score > best_score:
+                best, best_score = page, score
+            if score == sum(f.kind != "line" for f in self.template.fields):
+                break
+        return best
 
     def cut(self, page: Page) -> list[CutField]:
         """Every field's crops; the page stays in colour, which tells pen from print."""
