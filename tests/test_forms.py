@@ -189,3 +189,17 @@ def test_turned_photo_reads_the_same(classifier, turn):
     result = reader(cv2.rotate(cv2.imread(str(FORMS / "example_form.jpg")), turn), "turned")
     accuracy, wrong_length = digit_accuracy(result, expected)
     assert not wrong_length and accuracy >= 0.95, (accuracy, wrong_length)
+
+
+def test_close_up_without_page_edge_is_placed_by_its_boxes(classifier):
+    """A close-up shows no page edge: the template is placed on the printed boxes in view,
+    and the field the photo cuts off is flagged out of view instead of read."""
+    expected = next(csv.DictReader(open(FORMS / "example_expected.csv")))
+    reader = FormReader(load_template(FORMS / "example_template.json"), classifier)
+    photo = cv2.imread(str(FORMS / "example_form.jpg"))
+    result = reader(photo[250:1300, 200:1050], "close-up")
+    fields = {f.name: f for f in result.fields}
+    assert not result.page_found
+    assert fields["code"].text == "" and "out_of_view" in fields["code"].flags
+    shown = [name for name in fields if name != "code"]
+    assert sum(fields[n].text == expected[n] for n in shown) >= len(shown) - 1, [fields[n].text for n in shown]

@@ -44,6 +44,7 @@ class CutField:
     slots: list[Slot] = field(default_factory=list)
     spec: object = None  # the template Field, when there is one
     size: tuple[int, int] = (0, 0)  # level field (w, h) in its own pixels
+    hidden: bool = False  # the field lies (partly) outside the photo: nothing read, flagged
 
 
 def translate(dx: float, dy: float) -> np.ndarray:

@@ -14,7 +14,8 @@ import numpy as np
 
 from recognizer.classifier import DigitClassifier
 from recognizer.forms.fields import CutField, boxes_found, cut_tables, cut_template_field
-from recognizer.forms.page import Page, orientations, sheet_quad, turned
+from recognizer.forms.page import Page, orientations, sheet_quad, to_gray_u8, turned
+from recognizer.forms.register import register
 from recognizer.forms.template import Template
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Number, Rejected, Results
@@ -114,7 +115,23 @@ class FormReader:
         table found there is warped level on its own, which also undoes perspective."""
         if self.template is None:
             return Page(image, np.eye(3), found=False)
-        return self.upright(*sheet_quad(image))
+        page = self.upright(*sheet_quad(image))
+        boxed = sum(f.kind != "line" for f in self.template.fields)
+        if boxes_found(page.image, self.template.fields, self.template.page) * 2 < boxed:
+            placed = self.placed_by_boxes(image)  # no page edge in view: align on the printed boxes
+            if placed is not None and (boxes_found(placed.image, self.template.fields, self.template.page)
+                                       > boxes_found(page.image, self.template.fields, self.template.page)):
+                return placed
+        return page
+
+    def placed_by_boxes(self, image: np.ndarray) -> Page | None:
+        """The template's page cut out of the photo by registering its printed boxes."""
+        h = register(to_gray_u8(image), self.template)
+        if h is None:
+            return None
+        flat = cv2.warpPerspective(image, h, self.template.page, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_REPLICATE)
+        return Page(flat, h, found=False)
 
     def upright(self, image, quad, to_input, found) -> Page:
         """The sheet turned the way that puts the template's printed boxes where it expects
@@ -141,6 +158,8 @@ class FormReader:
     def __call__(self, image: np.ndarray, source: str = "") -> FormResult:
         page = self.page(image)
         cuts = self.cut(page)
+        if self.template is not None:
+            self.hide_out_of_view(cuts, page, image.shape)
         slots = [(k, s) for k, cut in enumerate(cuts) for s in cut.slots]
         crops = [c for _, s in slots for c in [s.crop] + [p.crop for p in s.pieces]]
         pred = self.classifier.predict(normalize_batch(crops, ink="light"))  # the page's one inference call
@@ -160,6 +179,16 @@ class FormReader:
         fields = [self.assemble(cut, found) for cut, found in zip(cuts, per_field)]
         h, w = image.shape[:2]
         return FormResult(source, w, h, fields, page.found, rejected)
+
+    def hide_out_of_view(self, cuts: list[CutField], page: Page, shape) -> None:
+        """A field the photo does not show whole (a close-up, a cut-off scan) reads nothing
+        and is flagged, rather than reading the smeared border of the warp."""
+        h, w = shape[:2]
+        slack = 0.01 * max(h, w)
+        for cut, spec in zip(cuts, self.template.fields):
+            x, y, bw, bh = box_to_input(page.to_input, spec.pixel_box(self.template.page))
+            if x < -slack or y < -slack or x + bw > w + slack or y + bh > h + slack:
+                cut.slots, cut.hidden = [], True
 
     def score(self, pred, j: int) -> float:
         """How well crop j reads as a digit: its confidence, or 0 when it is 'not a digit'."""
@@ -197,7 +226,9 @@ class FormReader:
             flags.append("wrong_length")
         if cut.kind == "comb" and cells is not None and "." in cells.rstrip(".").lstrip("."):
             flags.append("gap")
-        if spec is not None and not digits:
+        if cut.hidden:
+            flags.append("out_of_view")
+        elif spec is not None and not digits:
             flags.append("empty")
         box = box_to_input(cut.to_input, (0, 0, *cut.size))
         return FieldResult(cut.name, cut.kind, text, digits, box, cells, flags,
