@@ -4,10 +4,11 @@
     python main.py --source scans/ --form template.json --output forms.csv --json forms.jsonl
     python main.py --source sudoku.jpg --form auto               # find boxes and grids by themselves
 
-Modules, in the order the data flows: page (find and flatten the sheet), auto
-(find boxed tables), grid (printed lines and cells), crops (the ink in a cell),
-fields (cut one field), reader (one classifier call per page, assemble),
-batch (folder -> CSV + JSON lines); template describes a form.
+Modules, in the order the data flows: page (find and flatten the sheet), register
+(place a template by its boxes when no page edge shows), auto (find boxed tables),
+grid (printed lines and cells), crops (the ink in a cell), fields (cut one field),
+reader (one classifier call per page, assemble), batch (folder -> CSV + JSON
+lines); template describes a form, draft writes one from a blank form.
 """
 from __future__ import annotations
 
