@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--snapshots", default=str(SNAPSHOTS), metavar="DIR",
                    help="where the s key saves snapshots (default runs/snapshots)")
     p.add_argument("--form", metavar="TEMPLATE|auto",
-                   help="read a paper form: a template file, or 'auto' to find boxes and grids")
+                   help="read a paper form: a template file, or 'auto' to find boxes and grids; "
+                        "--output then names the CSV (one row per form) or, for one image, the annotated "
+                        "image; --json writes a record per form (see docs/forms.md)")
     return p
 
 
