@@ -75,7 +75,18 @@ def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION,
         band = max(3, min(gray.shape) // 50)
         rulings[:band], rulings[-band:], rulings[:, :band], rulings[:, -band:] = 0, 0, 0, 0
         quads, _ = outlined_quads(rulings, gray.shape, min_fraction, refine)
-    return sorted(quads, key=lambda q: (round(q[:, 1].min() / 20), q[:, 0].min()))
+    return sorted(outermost(quads), key=lambda q: (round(q[:, 1].min() / 20), q[:, 0].min()))
+
+
+def outermost(quads: list[np.ndarray], overlap: float = 0.3) -> list[np.ndarray]:
+    """Drop a table lying mostly on a bigger one (a heading bar fused with part of a grid):
+    its cells would be read twice."""
+    kept: list[np.ndarray] = []
+    for q in sorted(quads, key=cv2.contourArea, reverse=True):
+        area = cv2.contourArea(q)
+        if all(cv2.intersectConvexConvex(q, k)[0] < overlap * area for k in kept):
+            kept.append(q)
+    return kept
 
 
 def table_size(quad: np.ndarray, min_side: int = 28) -> tuple[int, int]:

@@ -108,12 +108,22 @@ def quad_of(contour: np.ndarray, refine: bool = True) -> np.ndarray | None:
         approx = cv2.approxPolyDP(hull, eps * peri, True)
         if len(approx) == 4:
             quad = order_points(approx.reshape(4, 2).astype(np.float32))
+            if not proper(quad):
+                return None
             if cv2.contourArea(quad) > 0.85 * cv2.contourArea(hull):
                 return refine_corners(contour.reshape(-1, 2).astype(np.float32), quad) if refine else quad
             return None
         if len(approx) < 4:
             return None
     return None
+
+
+def proper(quad: np.ndarray) -> bool:
+    """Four distinct corners in tl, tr, br, bl order making a convex shape (not a triangle
+    whose corners the ordering doubled up)."""
+    size = float((quad.max(axis=0) - quad.min(axis=0)).max())
+    sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    return bool(sides.min() > 0.05 * size and cv2.isContourConvex(quad.reshape(-1, 1, 2)))
 
 
 def refine_corners(points: np.ndarray, quad: np.ndarray) -> np.ndarray:

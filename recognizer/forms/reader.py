@@ -20,6 +20,7 @@ from recognizer.forms.template import Template
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Number, Rejected, Results
 
+MAX_SIDE = 1600  # px: a bigger photo is read from a copy this size (a 12 MP phone photo: 4x faster)
 SURE_NOT_DIGIT = 0.9  # template fields drop a crop only when "not a digit" is this likely
 DEFAULT_CONF = 0.7  # a field with any digit below this confidence is flagged "unsure"
 
@@ -112,7 +113,14 @@ class FormReader:
 
     def page(self, image: np.ndarray) -> Page:
         """The rectified sheet (template size), or the photo as it is for auto mode: each
-        table found there is warped level on its own, which also undoes perspective."""
+        table found there is warped level on its own, which also undoes perspective.
+        A photo bigger than MAX_SIDE is read from a smaller copy (boxes still map back)."""
+        scale = min(1.0, MAX_SIDE / max(image.shape[:2]))
+        if scale < 1.0:
+            small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            page = self.page(small)
+            page.to_input = np.diag([1 / scale, 1 / scale, 1.0]) @ page.to_input
+            return page
         if self.template is None:
             return Page(image, np.eye(3), found=False)
         page = self.upright(*sheet_quad(image))
