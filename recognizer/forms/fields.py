@@ -43,7 +43,7 @@ class CutField:
     cols: int = 1
     slots: list[Slot] = field(default_factory=list)
     spec: object = None  # the template Field, when there is one
-    size: tuple[int, int] = (0, 0)  # level field (w, h) in its own pixels
+    outline: tuple[int, int, int, int] = (0, 0, 0, 0)  # the printed box (x, y, w, h) in level pixels
     hidden: bool = False  # the field lies (partly) outside the photo: nothing read, flagged
 
 
@@ -133,17 +133,16 @@ def cut_template_field(image: np.ndarray, to_input: np.ndarray, spec, page_size)
         ink = ink_mask(to_gray_u8(level))
         hor = find_lines(ink)[0]  # the ruled line only: a tall 1 must not pass for a vertical line
         rest = remove_lines(ink, hor, 0 * hor) | pen_pixels(level, ink, hor)
-        return CutField(spec.name, spec.kind, m, slots=free_slots(level, rest), spec=spec, size=(w, h))
+        return CutField(spec.name, spec.kind, m, slots=free_slots(level, rest), spec=spec, outline=(0, 0, w, h))
     if spec.kind == "comb":
         level, inner, m = level_box(image, box, to_input, COMB_REACH)
         grid = find_grid(level, cols=spec.cells, rows=1, inner=inner, reach=True)
-        size = (level.shape[1], level.shape[0])
-        return CutField(spec.name, spec.kind, m, 1, spec.cells, grid_slots(grid), spec, size)
+        return CutField(spec.name, spec.kind, m, 1, spec.cells, grid_slots(grid), spec, inner)
     level, (ix, iy, iw, ih), m = level_box(image, box, to_input)
     grid = find_grid(level, cols=1, rows=1, inner=(ix, iy, iw, ih))
     x0, x1, y0, y1 = grid.xs[0], grid.xs[-1], grid.ys[0], grid.ys[-1]
     slots = free_slots(level[y0:y1, x0:x1], grid.ink[y0:y1, x0:x1], (x0, y0))
-    return CutField(spec.name, spec.kind, m, slots=slots, spec=spec, size=(level.shape[1], level.shape[0]))
+    return CutField(spec.name, spec.kind, m, slots=slots, spec=spec, outline=(ix, iy, iw, ih))
 
 
 def cut_tables(image: np.ndarray, to_input: np.ndarray) -> list[CutField]:
@@ -158,7 +157,6 @@ def cut_tables(image: np.ndarray, to_input: np.ndarray) -> list[CutField]:
             grid = find_grid(level.image, rows=1, inner=inner, reach=True)
         rows, cols = grid.shape
         kind = "grid" if rows > 1 else "comb" if cols > 1 else "box"
-        size = (level.image.shape[1], level.image.shape[0])
         fields.append(CutField(f"table{i + 1}", kind, to_input @ level.to_input, rows, cols,
-                               grid_slots(grid), size=size))
+                               grid_slots(grid), outline=inner))
     return fields

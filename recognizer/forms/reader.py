@@ -238,7 +238,7 @@ class FormReader:
             flags.append("out_of_view")
         elif spec is not None and not digits:
             flags.append("empty")
-        box = box_to_input(cut.to_input, (0, 0, *cut.size))
+        box = box_to_input(cut.to_input, cut.outline)
         return FieldResult(cut.name, cut.kind, text, digits, box, cells, flags,
                            spec.type if spec is not None else "digits")
 
