@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recognizer.forms.auto import TABLE_MARGIN, find_tables, level_with_margin, table_size
+from recognizer.forms.auto import TABLE_MARGIN, find_tables, level_with_margin
 from recognizer.forms.crops import cell_crop, masked_crop, split_digits
 from recognizer.forms.grid import find_grid, find_lines, ink_mask, pen_pixels, remove_lines
 from recognizer.forms.page import to_gray_u8
