@@ -34,6 +34,8 @@ SPLIT_ASPECT = 1.1  # a blob wider than 1.1x its height holds two or more digits
 MIN_PIECE = 0.2  # cut points are at least this many digit heights apart ...
 MAX_PIECE = 1.8  # ... and a piece between two of them is at most this many heights wide
 SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs like a 0.8 score
+NARROW = 0.25  # a piece cut from a blob narrower than this share of its height is often a sliver ...
+NARROW_SCORE = 0.5  # ... of a neighbour's stroke: its score counts this much
 MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count
 MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) ...
 CUTS_PER_HEIGHT = 1.5  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
@@ -260,9 +262,12 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
             for (i, jj), k in by_span.items():
                 if jj != j or i not in best:
                     continue
-                options.append((best[i][0] + logs[k], best[i][1] + [k]))
-                if found[k].box[3] < SMALL_SHARE * tall:  # a tail, a bar, a dash: may be left out
+                x, y, w, h = found[k].box
+                if h < SMALL_SHARE * tall:  # a tail, a bar, a dash, a comma: left out, never a digit
                     options.append((best[i][0] + np.log(SKIP_SCORE), best[i][1]))
+                    continue
+                sliver = np.log(NARROW_SCORE) if w < NARROW * h else 0.0
+                options.append((best[i][0] + logs[k] + sliver, best[i][1] + [k]))
             if options:
                 best[j] = max(options, key=lambda o: o[0])
         if end in best and best[end][1]:

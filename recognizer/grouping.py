@@ -7,6 +7,8 @@ order (top to bottom by line, then left to right).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from recognizer.results import Digit, Number, Rejected
 
 LINE_OVERLAP = 0.5  # share of the smaller digit's height two digits on one line overlap by
@@ -15,6 +17,10 @@ SIZE_RATIO = 1.8  # digits of one number differ in height by less than this fact
 WORD_GAP = 0.35  # a non-digit glyph this close (share of height) beside a digit makes it part of a word ...
 WORD_SIZE = 1.3  # ... when their heights differ by less than this factor ...
 WORD_ASPECT = 0.35  # ... and the glyph is at least this wide for its height (not a rule remnant)
+MARK_SHARE = 0.6  # a "digit" shorter than this share of its line neighbours' height ...
+MARK_REACH = 1.5  # ... (digits within this many of their heights beside it) that stays above
+# or below their middle is a comma, period or apostrophe, not a digit ...
+MARK_ALONE = 1.3  # ... unless a digit of its own size is beside it (small written cents, "00")
 
 
 def same_number(a: Digit, b: Digit) -> bool:
@@ -34,24 +40,80 @@ def in_words(digits: list[Digit], rejected: list[Rejected],
              glyphs: list[Rejected] | None = None) -> tuple[list[Digit], list[Rejected]]:
     """Digits written among letters are letters: S, Z, B, l in a word read as 5, 2, 8, 1.
 
-    A digit with a glyph beside it on the same line, of its size and digit-like
-    shape, that the classifier called "not a digit", is moved to rejected.
+    Glyphs side by side on one line (small gaps, similar size) form a run; a
+    run holding at least as many letter-like glyphs (candidates the classifier
+    called "not a digit", of digit-like shape) as digits is a word, and its
+    digits move to rejected. A run of digits with one odd glyph in it stays a
+    number: one badly written or badly cut digit must not erase its neighbours.
     glyphs: the rejected candidates that may be letters (default: all rejected).
     """
     pool = rejected if glyphs is None else glyphs
     letters = [r for r in pool if r.reason == "not a digit" and r.box[2] >= WORD_ASPECT * r.box[3]]
-    keep, moved = list(digits), []
-    grew = True
-    while grew:  # a word spreads: the digit-like letter beside a letter is a letter too
-        grew = False
-        for d in list(keep):
-            if any(_neighbours(d.box, r.box) for r in letters):
-                keep.remove(d)
-                r = Rejected(d.box, "in a word", d.confidence)
-                moved.append(r)
-                letters.append(r)
-                grew = True
-    return keep, rejected + moved
+    if not letters or not digits:
+        return list(digits), list(rejected)
+    boxes = [d.box for d in digits] + [r.box for r in letters]
+    run = _runs(boxes)
+    n_digits: dict[int, int] = {}
+    for k in run[:len(digits)]:
+        n_digits[k] = n_digits.get(k, 0) + 1
+    n_letters: dict[int, int] = {}
+    for k in run[len(digits):]:
+        n_letters[k] = n_letters.get(k, 0) + 1
+    keep, moved = [], []
+    for d, k in zip(digits, run):
+        if n_letters.get(k, 0) >= n_digits[k]:
+            moved.append(Rejected(d.box, "in a word", d.confidence))
+        else:
+            keep.append(d)
+    return keep, list(rejected) + moved
+
+
+def punctuation(digits: list[Digit], rejected: list[Rejected]) -> tuple[list[Digit], list[Rejected]]:
+    """Commas, periods and apostrophes between digits read as 1 or 0: drop them by context.
+
+    Written numbers carry marks ("1.250,00", "5'000"): a mark is much shorter
+    than the digits beside it and sits low or high on their line, never across
+    its middle, where even a small written 0 or 1 crosses. Digits written small
+    on purpose (the "00" of cents) come in pairs, so a small one with a
+    neighbour of its own size stays.
+    """
+    keep, moved = [], []
+    for d in digits:
+        x, y, w, h = d.box
+        near = [e.box for e in digits if e is not d and _beside(d.box, e.box)]
+        if near:
+            tall = float(np.median([b[3] for b in near]))
+            middle = float(np.median([b[1] + b[3] / 2 for b in near]))
+            alone = min(b[3] for b in near) > MARK_ALONE * h  # small 00 of cents come in pairs
+            if h < MARK_SHARE * tall and alone and (y > middle or y + h < middle):
+                moved.append(Rejected(d.box, "not a digit", d.confidence))
+                continue
+        keep.append(d)
+    return keep, list(rejected) + moved
+
+
+def _beside(mark, digit) -> bool:
+    """digit is on mark's line (covers most of its height) and within reach to the left or right."""
+    overlap = min(mark[1] + mark[3], digit[1] + digit[3]) - max(mark[1], digit[1])
+    gap = max(mark[0], digit[0]) - min(mark[0] + mark[2], digit[0] + digit[2])
+    return overlap >= LINE_OVERLAP * min(mark[3], digit[3]) and gap <= MARK_REACH * max(mark[3], digit[3])
+
+
+def _runs(boxes: list) -> list[int]:
+    """Run label per box: boxes chained by the neighbour relation (union-find)."""
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            if _neighbours(boxes[i], boxes[j]):
+                parent[root(j)] = root(i)
+    return [root(i) for i in range(len(boxes))]
 
 
 def _neighbours(a, b) -> bool:

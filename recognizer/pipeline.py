@@ -19,7 +19,7 @@ import numpy as np
 from recognizer import candidates as cand
 from recognizer import lines, preprocess
 from recognizer.classifier import DigitClassifier, Predictions
-from recognizer.grouping import group_numbers, in_words
+from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Rejected, Results
 
@@ -107,8 +107,9 @@ class Recognizer:
         """Predictions -> accepted digits and rejected candidates, boxes in input pixels.
 
         Touching digits: keep the classifier's preferred cuts (an unconvincing
-        blob is rejected whole). Then accept or reject each candidate, and
-        digit-like letters beside real letters are rejected as "in a word".
+        blob is rejected whole). Then accept or reject each candidate;
+        digit-like letters beside real letters are rejected as "in a word", and
+        commas/periods beside digits as "not a digit".
         """
         keep, veto = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
         found = [c for c, k in zip(found, keep) if k]
@@ -117,7 +118,8 @@ class Recognizer:
         doubted = {id(c) for c, v in zip(found, veto[keep]) if v}
         digits, flagged = self._decide(found, preds, scale, size)
         glyphs = [r for c, r in flagged if id(c) not in doubted]  # letters, not our own unsure cuts
-        return in_words(digits, [r for _, r in flagged], glyphs)
+        digits, rejected = in_words(digits, [r for _, r in flagged], glyphs)
+        return punctuation(digits, rejected)
 
     def _decide(self, found, preds, scale: float, size) -> tuple[list[Digit], list]:
         """Accept a candidate when it is a digit (reject prob low) and confident enough.
