@@ -36,7 +36,8 @@ MAX_PIECE = 1.8  # ... and a piece between two of them is at most this many heig
 SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs like a 0.8 score
 NARROW = 0.25  # a piece cut from a blob narrower than this share of its height is often a sliver ...
 NARROW_SCORE = 0.5  # ... of a neighbour's stroke: its score counts this much
-MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count
+MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count ...
+MIN_PIECE_SCORE = 0.5  # ... and every piece of it this much (a scribble cut into "digits" has a weak one)
 MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) ...
 CUTS_PER_HEIGHT = 1.5  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
 PAD = 2  # pixels of paper kept around each crop
@@ -243,7 +244,9 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
     fragments cannot talk a blob into too many digits. score: per candidate, how
     sure the classifier is it is one digit. Returns (keep, veto) masks over `found`:
     veto marks kept pieces of a blob whose best reading is still unconvincing
-    (geometric mean below MIN_READING), to be rejected as not digits.
+    (geometric mean below MIN_READING, or one piece below MIN_PIECE_SCORE: a
+    scribble or a word cut into glyphs rarely makes every piece a clear digit),
+    to be rejected as not digits.
     """
     keep = np.ones(len(found), bool)
     veto = np.zeros(len(found), bool)
@@ -272,6 +275,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
                 best[j] = max(options, key=lambda o: o[0])
         if end in best and best[end][1]:
             keep[best[end][1]] = True
-            if best[end][0] < len(best[end][1]) * np.log(MIN_READING):
+            weakest = min(logs[k] for k in best[end][1])
+            if best[end][0] < len(best[end][1]) * np.log(MIN_READING) or weakest < np.log(MIN_PIECE_SCORE):
                 veto[best[end][1]] = True  # no reading is convincing: a scribble or a word
     return keep, veto
