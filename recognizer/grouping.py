@@ -17,10 +17,11 @@ SIZE_RATIO = 1.8  # digits of one number differ in height by less than this fact
 WORD_GAP = 0.35  # a non-digit glyph this close (share of height) beside a digit makes it part of a word ...
 WORD_SIZE = 1.3  # ... when their heights differ by less than this factor ...
 WORD_ASPECT = 0.35  # ... and the glyph is at least this wide for its height (not a rule remnant)
-MARK_SHARE = 0.6  # a "digit" shorter than this share of its line neighbours' height ...
-MARK_REACH = 1.5  # ... (digits within this many of their heights beside it) that stays above
-# or below their middle is a comma, period or apostrophe, not a digit ...
-MARK_ALONE = 1.3  # ... unless a digit of its own size is beside it (small written cents, "00")
+MARK_SHARE = 0.65  # a "digit" shorter than this share of the digits beside it, above or below
+# their middle, is a comma, period or apostrophe; "beside": within MARK_REACH heights left or right,
+MARK_REACH = 1.5
+MARK_OVERLAP = 0.1  # sharing this share of the smaller height (a comma's tail hangs below the line)
+MARK_ALONE = 1.3  # a mark is alone: no digit of its own size is beside it (small written cents, "00")
 
 
 def same_number(a: Digit, b: Digit) -> bool:
@@ -93,10 +94,10 @@ def punctuation(digits: list[Digit], rejected: list[Rejected]) -> tuple[list[Dig
 
 
 def _beside(mark, digit) -> bool:
-    """digit is on mark's line (covers most of its height) and within reach to the left or right."""
+    """digit is on mark's line (shares some of its height: a comma hangs below) and within reach."""
     overlap = min(mark[1] + mark[3], digit[1] + digit[3]) - max(mark[1], digit[1])
     gap = max(mark[0], digit[0]) - min(mark[0] + mark[2], digit[0] + digit[2])
-    return overlap >= LINE_OVERLAP * min(mark[3], digit[3]) and gap <= MARK_REACH * max(mark[3], digit[3])
+    return overlap > MARK_OVERLAP * min(mark[3], digit[3]) and gap <= MARK_REACH * max(mark[3], digit[3])
 
 
 def _runs(boxes: list) -> list[int]:

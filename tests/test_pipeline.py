@@ -131,3 +131,50 @@ def test_real_boxed_student_number(recognizer, realworld):
     text = "".join(n.text for n in res.numbers)
     # digits touching the box lines are read; the 10 empty boxes give nothing
     assert sum(a == b for a, b in zip(text, "0001250981")) >= 8 and len(text) <= 11, text
+
+
+def _clear_digits(recognizer, mnist, wanted: str) -> list[np.ndarray]:
+    """One MNIST TEST image per wanted digit that the model reads confidently on its own."""
+    (_, _), (xt, yt) = mnist
+    picks = []
+    for ch in wanted:
+        idx = np.nonzero(yt == int(ch))[0][:40]
+        preds = recognizer.classifier.predict(xt[idx].astype(np.float32) / 255.0)
+        good = idx[(preds.digits == int(ch)) & (preds.confidences > 0.99) & (preds.reject < 0.01)]
+        picks.append(xt[good[0]])
+    return picks
+
+
+def test_comma_and_period_between_digits_are_not_read(recognizer, mnist):
+    """A written amount "1,250.00": the marks sit low beside the digits and are no digits."""
+    from training.scenes import draw_digit
+
+    page = np.full((160, 520, 3), 235, np.uint8)
+    rng = np.random.default_rng(3)
+    ink = (140, 40, 20)
+    boxes = []
+    x = 30
+    for ch, glyph in zip("125000", _clear_digits(recognizer, mnist, "125000")):
+        boxes.append(draw_digit(page, glyph, (x, 40, 44, 64), ink, rng, strength=1.0))
+        x += 60 if ch != "1" and len(boxes) != 4 else 78  # room for the comma after 1, the period after 250
+    comma = (boxes[0][0] + boxes[0][2] + 10, 96)  # a big written comma: half a digit tall, below the middle
+    cv2.circle(page, comma, 6, ink, -1, cv2.LINE_AA)
+    cv2.line(page, comma, (comma[0] - 6, comma[1] + 24), ink, 4, cv2.LINE_AA)
+    cv2.circle(page, (boxes[3][0] + boxes[3][2] + 14, 100), 5, ink, -1, cv2.LINE_AA)
+    res = recognizer(page)
+    assert "".join(n.text for n in res.numbers) == "125000"
+    assert len(res.digits) == 6
+
+
+def test_one_odd_glyph_does_not_make_a_number_a_word():
+    """Digits beside one rejected glyph stay digits; digits among more letters are letters."""
+    from recognizer.grouping import in_words
+    from recognizer.results import Digit, Rejected
+
+    digits = [Digit(6, 0.99, (0, 0, 20, 30)), Digit(6, 0.99, (50, 0, 20, 30))]
+    odd = [Rejected((24, 0, 20, 30), "not a digit", 0.9)]
+    kept, _ = in_words(digits, odd)
+    assert [d.digit for d in kept] == [6, 6]
+    letters = odd + [Rejected((74, 0, 20, 30), "not a digit", 0.9), Rejected((98, 0, 20, 30), "not a digit", 0.9)]
+    kept, rejected = in_words(digits, letters)
+    assert kept == [] and sum(r.reason == "in a word" for r in rejected) == 2
