@@ -79,8 +79,12 @@ def punctuation(digits: list[Digit], rejected: list[Rejected]) -> tuple[list[Dig
     neighbour of its own size stays.
     """
     keep, moved = [], []
+    tallest = max((d.box[3] for d in digits), default=0)
     for d in digits:
         x, y, w, h = d.box
+        if h >= MARK_SHARE * tallest:  # cheap: most digits cannot be marks, skip their neighbour search
+            keep.append(d)
+            continue
         near = [e.box for e in digits if e is not d and _beside(d.box, e.box)]
         if near:
             tall = float(np.median([b[3] for b in near]))
