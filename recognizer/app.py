@@ -141,16 +141,27 @@ def render(results, image: np.ndarray) -> np.ndarray:
 
 
 def worker_count(args, source, show: bool) -> int:
-    """Threads recognizing at once: several only for a file read headless (order kept, nothing dropped)."""
+    """Worker processes: several only for files read headless (order kept, nothing dropped).
+
+    A window or a live camera always recognizes in this process: lowest latency,
+    and the keys (threshold, debug view) act on that recognizer directly.
+    """
+    if source.live or show:
+        return 1
     if args.workers:
         return max(1, args.workers)
-    if source.live or show or not source.stream:
+    if not source.stream:
         return 1
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def recognizer_kwargs(args) -> dict:
+    """What a Recognizer is built from (picklable: worker processes build their own from it)."""
+    return {"model": args.model, **({"conf": args.conf} if args.conf is not None else {})}
+
+
 def make_recognizer(args, threads: int) -> Recognizer:
-    return Recognizer(model=args.model, threads=threads, **({"conf": args.conf} if args.conf is not None else {}))
+    return Recognizer(threads=threads, **recognizer_kwargs(args))
 
 
 def run(args, stopwatch: Stopwatch | None = None) -> int:
@@ -165,9 +176,8 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     except Exception:
         source.close()
         raise
-    workers = worker_count(args, source, show)
-    recognizers = [first] if workers == 1 else [make_recognizer(args, threads=1) for _ in range(workers)]
-    recognition = Recognition(source, recognizers, sw)
+    recognition = Recognition(source, first, sw, processes=worker_count(args, source, show),
+                              recognizer_kwargs=recognizer_kwargs(args))
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",
@@ -182,7 +192,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
         while not stop.set and (args.max_frames is None or frames < args.max_frames):
             if not paused or frame is None:
                 sw.start()
-                item = recognition.read()  # read + recognize (threads for files; order kept)
+                item = recognition.read()  # read + recognize (worker processes for files; order kept)
                 if item is None:
                     break
                 frame, results, latency = item
@@ -209,7 +219,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 fps = frames / elapsed if elapsed > 0 else 0.0
             if not show:
                 continue
-            view = debug_view(frame.image, results, annotated, recognizers[0].debug) if debug else annotated
+            view = debug_view(frame.image, results, annotated, first.debug) if debug else annotated
             try:
                 cv2.imshow(WINDOW, view)
             except cv2.error:  # an OpenCV built without GUI (opencv-python-headless): go on headless
