@@ -7,7 +7,8 @@ Prints, all measured in this run on this machine:
     1280x720 clip rendered now by training/demo_video.py: frames per second of
     the real capture loop (recognizer.app.run, headless, writing JSON lines),
     and the median milliseconds of each stage (read, recognize, track, write)
-    and inside recognize; the same with 2 recognizer workers (--workers 2);
+    and inside recognize, in one process (--workers 1); the same with 2 worker
+    processes (--workers 2, the default for a video file read headless);
     then with the annotated video written too (draw + write stages);
   * digit precision/recall/F1 per frame and flicker on the demo, against its ground truth;
   * the naive approach on the same clip: the same candidates, but one keras
@@ -44,6 +45,7 @@ def loop(video: Path, out_dir: Path, model: str | None, draw: bool, workers: int
     """The real capture loop, headless: (frames per second, median ms per stage, JSON path)."""
     js = out_dir / (video.stem + ".jsonl")
     argv = ["--source", str(video), "--json", str(js), "--no-display", "--workers", str(workers)]
+    # workers=2 is what `main.py --source FILE --no-display` does by default
     if draw:
         argv += ["--output", str(out_dir / (video.stem + "_annotated.mp4"))]
     if model:
@@ -110,8 +112,9 @@ def main(argv=None) -> None:
         render(CLIP_720P, size=(1280, 720), seconds=4.0, seed=3)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at start; opencv {cv2.__version__}")
-    print("stage times are medians per frame in ms; 'wait' = main thread waiting on the workers;")
-    print("CPU = process CPU time per frame over all threads (less sensitive to other load than fps)")
+    print("stage times are medians per frame in ms; 'wait' = main process waiting on the worker processes;")
+    print("CPU = main-process CPU time per frame over all threads (with worker processes: the main")
+    print("process only: decoding, tracking, writing)")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for video in (DEMO, CLIP_720P):
@@ -123,12 +126,13 @@ def main(argv=None) -> None:
             records = load_jsonl(js)
             per_frame = statistics.mean(len(t["digits"]) for t in truth)
             print(f"\n{video.name} ({w}x{h}, {len(records)} frames, {per_frame:.1f} digits/frame in truth)")
-            print(f"  headless + JSON      : {fps:7.1f} fps   median ms: {stages_line(ms)}")
-            print(f"    inside recognize   : median ms: {substages_line(ms)}")
+            print(f"  headless + JSON, 1 process : {fps:7.1f} fps   median ms: {stages_line(ms)}")
+            print(f"    inside recognize         : median ms: {substages_line(ms)}")
             fps_2, ms_2, _ = loop(video, out, args.model, draw=False, workers=2)
-            print(f"  same, 2 workers      : {fps_2:7.1f} fps   median ms: {stages_line(ms_2)}")
+            print(f"  2 worker processes (default): {fps_2:6.1f} fps   median ms: {stages_line(ms_2)}  "
+                  f"-> {fps_2 / fps:.2f}x")
             fps_v, ms_v, _ = loop(video, out, args.model, draw=True, workers=1)
-            print(f"  + annotated video    : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
+            print(f"  + annotated video, 1 proc. : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
             s, f = score(records, truth), flicker(records)
             print(f"  digits               : precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
                   f"F1 {s['f1']:.3f}  (tp {s['tp']} fp {s['fp']} fn {s['fn']})")

@@ -30,6 +30,7 @@ from recognizer.workers import Recognition
 
 WINDOW = "digits"
 CONF_STEP = 0.05
+PROCESS_START_FRAMES = 60  # starting worker processes costs ~0.4 s: worth it from about this many frames
 OPENCV_THREADS = 1  # measured at 720x576: OpenCV's pool busy-waits, +6 ms CPU a frame for no wall-time gain
 
 
@@ -142,7 +143,8 @@ def render(results, image: np.ndarray) -> np.ndarray:
 
 
 def worker_count(args, source, show: bool) -> int:
-    """Worker processes: several only for files read headless (order kept, nothing dropped).
+    """Worker processes: several only for video files read headless (order kept, nothing dropped),
+    long enough to repay their start.
 
     A window or a live camera always recognizes in this process: lowest latency,
     and the keys (threshold, debug view) act on that recognizer directly.
@@ -151,7 +153,7 @@ def worker_count(args, source, show: bool) -> int:
         return 1
     if args.workers:
         return max(1, args.workers)
-    if not source.stream:
+    if not source.stream or 0 < source.frame_count < PROCESS_START_FRAMES:
         return 1
     return max(1, min(2, os.cpu_count() or 1))
 

@@ -5,8 +5,8 @@ one after another. Half of a frame's work is Python (candidate bookkeeping,
 per-crop normalization, grouping), which holds the GIL, so threads barely
 help; worker processes do. Measured on the 2-core machine, 80 demo frames in
 one run: 2 threads 1.1x, 2 processes 1.9x. Each worker process builds its own
-Recognizer once; frames go to it and Results come back pickled (about 1 ms for
-a 720p frame, small beside the ~15 ms of recognizing it), results are handed
+Recognizer once; frames go to it in gray (the recognizer's own first step, a
+third of the bytes) and Results come back pickled, results are handed
 back in the order the frames were read, and every frame still goes through ONE
 classifier call. A live camera uses the in-process recognizer: there the
 newest frame and the lowest latency matter, not throughput.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
 import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,15 +28,18 @@ from concurrent.futures.process import BrokenProcessPool
 import cv2
 
 from recognizer.capture import Frame, SourceError
+from recognizer.preprocess import to_gray8
 from recognizer.results import Results
 
 _WORKER = None  # the Recognizer of a worker process
 
 
 def _start_worker(recognizer_kwargs: dict) -> None:
-    """In a worker process: Ctrl-C is the main process's to handle; one core, one thread."""
+    """In a worker process: Ctrl-C and SIGTERM are the main process's to handle (it stops after
+    the current frame and shuts the workers down); one core, one thread."""
     global _WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     cv2.setNumThreads(1)  # the workers already fill the cores; OpenCV's pool would only contend
     from recognizer.pipeline import Recognizer
 
@@ -50,12 +54,12 @@ def _recognize_in_worker(image, name: str, index: int, time_s, conf: float) -> t
 
 
 def _context():
-    """forkserver where there is one (a clean parent: our reader thread is never forked), else spawn."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["recognizer.pipeline"])  # workers start with the imports done
-        return ctx
-    return multiprocessing.get_context("spawn")
+    """fork on Linux: workers start in ~20 ms with everything imported, and the main
+    module is not run again (forkserver and spawn re-import it: ~0.4 s, and a script
+    without a __main__ guard would start over). Checked: OpenCV, the LiteRT
+    interpreter and our reader thread survive the fork. spawn elsewhere (macOS, Windows).
+    """
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 class Recognition:
@@ -89,8 +93,8 @@ class Recognition:
                 self._ended = True
                 break
             future = None
-            if frame.image is not None:
-                future = self._pool.submit(_recognize_in_worker, frame.image, frame.name, frame.index,
+            if frame.image is not None:  # gray: the recognizer's first step anyway, a third of the bytes to send
+                future = self._pool.submit(_recognize_in_worker, to_gray8(frame.image), frame.name, frame.index,
                                            frame.time, self.recognizer.conf)
             self._pending.append((frame, future))
         if not self._pending:
