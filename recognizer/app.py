@@ -30,7 +30,7 @@ from recognizer.workers import Recognition
 
 WINDOW = "digits"
 CONF_STEP = 0.05
-PROCESS_START_FRAMES = 60  # starting worker processes costs ~0.4 s: worth it from about this many frames
+PROCESS_START_FRAMES = 20  # starting worker processes costs ~0.1 s: worth it from about this many frames
 OPENCV_THREADS = 1  # measured at 720x576: OpenCV's pool busy-waits, +6 ms CPU a frame for no wall-time gain
 
 
