@@ -8,7 +8,8 @@ Prints, all measured in this run on this machine:
     the real capture loop (recognizer.app.run, headless, writing JSON lines),
     and the median milliseconds of each stage (read, recognize, track, write)
     and inside recognize, in one process (--workers 1); the same with 2 worker
-    processes (--workers 2, the default for a video file read headless);
+    processes (--workers 2, the default for a video file read headless when
+    other programs leave a core free);
     then with the annotated video written too (draw + write stages);
   * digit precision/recall/F1 per frame and flicker on the demo, against its ground truth;
   * the naive approach on the same clip: the same candidates, but one keras
@@ -33,7 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2  # noqa: E402
 
-from recognizer.app import Stopwatch, run  # noqa: E402
+from recognizer.app import FREE_CORE_NEEDED, Stopwatch, free_cores, run  # noqa: E402
 from recognizer.cli import build_parser  # noqa: E402
 from training.demo_video import flicker, load_jsonl, render, score  # noqa: E402
 
@@ -112,6 +113,9 @@ def main(argv=None) -> None:
         render(CLIP_720P, size=(1280, 720), seconds=4.0, seed=3)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at start; opencv {cv2.__version__}")
+    free = free_cores()
+    print(f"default for a headless video now: {2 if free >= FREE_CORE_NEEDED else 1} worker process(es) "
+          f"({free:.1f} cores free, 2 from {FREE_CORE_NEEDED:.1f})")
     print("stage times are medians per frame in ms; 'wait' = main process waiting on the worker processes;")
     print("CPU = main-process CPU time per frame over all threads (with worker processes: the main")
     print("process only: decoding, tracking, writing)")
@@ -129,7 +133,7 @@ def main(argv=None) -> None:
             print(f"  headless + JSON, 1 process : {fps:7.1f} fps   median ms: {stages_line(ms)}")
             print(f"    inside recognize         : median ms: {substages_line(ms)}")
             fps_2, ms_2, _ = loop(video, out, args.model, draw=False, workers=2)
-            print(f"  2 worker processes (default): {fps_2:6.1f} fps   median ms: {stages_line(ms_2)}  "
+            print(f"  2 worker processes         : {fps_2:7.1f} fps   median ms: {stages_line(ms_2)}  "
                   f"-> {fps_2 / fps:.2f}x")
             fps_v, ms_v, _ = loop(video, out, args.model, draw=True, workers=1)
             print(f"  + annotated video, 1 proc. : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
