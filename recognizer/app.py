@@ -272,7 +272,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 cv2.destroyAllWindows()
     elapsed = time.perf_counter() - t_start
     summary(frames, skipped, elapsed, outputs, interrupted=stop.set, unit="frame" if source.stream else "image")
-    if message:
+    if message and not stop.set:  # a stop request also ends the worker processes: no error then
         print(f"error: {message}", file=sys.stderr)
     if stop.set:
         return 130

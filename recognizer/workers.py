@@ -35,11 +35,12 @@ _WORKER = None  # the Recognizer of a worker process
 
 
 def _start_worker(recognizer_kwargs: dict) -> None:
-    """In a worker process: Ctrl-C and SIGTERM are the main process's to handle (it stops after
-    the current frame and shuts the workers down); one core, one thread."""
+    """In a worker process: Ctrl-C is the main process's to handle (it stops after the current
+    frame and shuts the workers down); SIGTERM kills, as the pool expects of a broken worker
+    (a fork inherits the main process's handlers, so both are set here); one core, one thread."""
     global _WORKER
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     cv2.setNumThreads(1)  # the workers already fill the cores; OpenCV's pool would only contend
     from recognizer.pipeline import Recognizer
 
@@ -87,6 +88,12 @@ class Recognition:
         """
         if self._pool is None:
             return self._read_here()
+        try:
+            return self._read_pooled()
+        except BrokenProcessPool:  # a worker was killed (out of memory, kill -9): stop, keep what was written
+            raise SourceError("a recognizer worker process stopped unexpectedly") from None
+
+    def _read_pooled(self) -> tuple[Frame, Results | None, float] | None:
         while not self._ended and len(self._pending) < self._ahead:
             frame = self.source.read()
             if frame is None:
@@ -102,10 +109,7 @@ class Recognition:
         frame, future = self._pending.popleft()
         if future is None:
             return frame, None, 0.0
-        try:
-            results, seconds = future.result()
-        except BrokenProcessPool:
-            raise SourceError("a recognizer worker process stopped unexpectedly (out of memory?)") from None
+        results, seconds = future.result()
         if self.sw:
             self.sw.lap("wait")
             self.sw.stages["recognize"].append(seconds)
