@@ -4,7 +4,8 @@ A video file must not drop frames, but nothing says they must be recognized
 one after another. Half of a frame's work is Python (candidate bookkeeping,
 per-crop normalization, grouping), which holds the GIL, so threads barely
 help; worker processes do. Measured on the 2-core machine, 80 demo frames in
-one run: 2 threads 1.1x, 2 processes 1.9x. Each worker process builds its own
+one run: 2 threads 1.0-1.1x, 2 processes 1.9x while a core was free (no gain
+when another job holds one: the app then defaults to one). Each worker process builds its own
 Recognizer once; frames go to it in gray (the recognizer's own first step, a
 third of the bytes) and Results come back pickled, results are handed
 back in the order the frames were read, and every frame still goes through ONE
@@ -28,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 import cv2
 
 from recognizer.capture import Frame, SourceError
+from recognizer.pipeline import Recognizer
 from recognizer.preprocess import to_gray8
 from recognizer.results import Results
 
@@ -42,8 +44,6 @@ def _start_worker(recognizer_kwargs: dict) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     cv2.setNumThreads(1)  # the workers already fill the cores; OpenCV's pool would only contend
-    from recognizer.pipeline import Recognizer
-
     _WORKER = Recognizer(threads=1, **recognizer_kwargs)
 
 
