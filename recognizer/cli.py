@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a camera that delivers no frame for S seconds is given up (retrying with back-off "
                         "until then; default 5)")
     p.add_argument("--workers", type=int, default=0, metavar="N",
-                   help="frames recognized at once (default: 2 for a video file read headless, else 1); "
-                        "results stay in frame order and no frame is dropped")
+                   help="worker processes recognizing frames (default: 2 for a video file read headless "
+                        "when a core is free, else 1); results stay in frame order and no frame is dropped")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument("--snapshots", default=str(SNAPSHOTS), metavar="DIR",
                    help="where the s key saves snapshots (default runs/snapshots)")

@@ -125,7 +125,7 @@ def print_table(report: dict) -> None:
     print("MNIST per class: " + " ".join(f"{k}:{v:.4f}" for k, v in report["sets"]["mnist_test"]["per_class"].items()))
 
 
-def evaluate(model_path, data_dir, out_dir: Path) -> dict:
+def evaluate(model_path, data_dir, out_dir: Path, log_csv: Path = Path("runs/train/log.csv")) -> dict:
     classifier = DigitClassifier(model_path)
     conf = float(classifier.metadata.get("conf_threshold", 0.0))
     (x_train, _), (x_test, y_test) = load_mnist(data_dir)
@@ -147,7 +147,7 @@ def evaluate(model_path, data_dir, out_dir: Path) -> dict:
     report["negatives"] = {"n": len(negatives), "rejected": round(float(rejected.mean()), 5)}
     pred, _ = decide(classifier, x_mnist, conf)
     confusion_png(y_test, pred.digits, out_dir / "confusion_mnist.png")
-    curves_png(Path("runs/train/log.csv"), out_dir / "training_curves.png")
+    curves_png(log_csv, out_dir / "training_curves.png")
     (out_dir / "training.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -157,10 +157,11 @@ def main(argv=None) -> int:
     p.add_argument("--model", help="TFLite model (default: assets/models/digits.tflite)")
     p.add_argument("--data", help="MNIST IDX folder (default: $MNIST_DIR or ../shared/data/mnist)")
     p.add_argument("--out", default="runs/evaluate", help="folder for JSON and PNGs (default: runs/evaluate)")
+    p.add_argument("--log", default="runs/train/log.csv", help="training CSV log to draw curves from")
     p.add_argument("--update-metadata", action="store_true", help="write the accuracies into the model's JSON")
     args = p.parse_args(argv)
     try:
-        report = evaluate(args.model, args.data, Path(args.out))
+        report = evaluate(args.model, args.data, Path(args.out), Path(args.log))
     except (ModelError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
