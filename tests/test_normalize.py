@@ -70,3 +70,24 @@ def test_mnist_digits_stay_mnist(mnist):
 
 def test_blank_crop_gives_blank_image():
     assert normalize_crop(np.full((40, 40), 200, np.uint8)).max() == 0.0
+
+
+def test_a_trailing_dot_is_dropped_but_the_bar_of_a_five_is_kept():
+    five = np.full((80, 60), 235, np.uint8)
+    cv2.line(five, (14, 12), (44, 12), 20, 6)  # the bar, not touching the body
+    cv2.line(five, (14, 20), (14, 38), 20, 6)
+    cv2.ellipse(five, (28, 52), (16, 14), 0, -120, 150, 20, 6)
+    with_dot = five.copy()
+    cv2.circle(with_dot, (56, 74), 2, 20, -1)  # a full stop after the digit
+    assert np.abs(normalize_crop(with_dot) - normalize_crop(five)).max() < 1e-6
+    top_rows = normalize_crop(five)[:10]
+    assert top_rows.max() > 0.9  # the bar survived at the top
+
+
+def test_thin_pen_strokes_are_thickened_toward_mnist():
+    from recognizer.normalize import stroke_width
+
+    thin = np.full((200, 140), 240, np.uint8)
+    cv2.line(thin, (20, 20), (120, 20), 10, 2)
+    cv2.line(thin, (120, 20), (50, 190), 10, 2)
+    assert stroke_width(normalize_crop(thin)) >= 1.9
