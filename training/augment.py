@@ -11,14 +11,14 @@ import math
 
 import tensorflow as tf
 
-ROTATION_DEG = 10.0
-SCALE = (0.85, 1.12)
-SHEAR = 0.2
-SHIFT_PX = 2.5
-ELASTIC_PX = 1.3  # displacement amplitude of the coarse elastic field
+ROTATION_DEG = 8.0
+SCALE = (0.9, 1.1)
+SHEAR = 0.15
+SHIFT_PX = 2.0
+ELASTIC_PX = 1.0  # displacement amplitude of the coarse elastic field
 ELASTIC_GRID = 4  # coarse field is GRID x GRID, upsampled smoothly
 P_STROKE = 0.2  # chance of thickening or thinning strokes
-P_BLUR = 0.25
+P_BLUR = 0.2
 NOISE_STD = 0.03
 
 
