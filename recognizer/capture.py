@@ -80,7 +80,20 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
-class CameraSource:
+class Source:
+    """What every source shares: used in a `with` block, it is closed however the loop ends."""
+
+    def close(self) -> None:
+        """Release the device or file (each source says how)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class CameraSource(Source):
     """A live camera read by a background thread that keeps only the newest frame.
 
     When the camera stops delivering (unplugged, driver hiccup) the thread
@@ -171,14 +184,8 @@ class CameraSource:
         self._thread.join(timeout=2.0)
         self.cap.release()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-
-
-class VideoSource:
+class VideoSource(Source):
     """A video file or URL: every frame, in order, decoded one step ahead by a thread."""
 
     stream = True
@@ -242,14 +249,8 @@ class VideoSource:
         self._thread.join(timeout=2.0)
         self.cap.release()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-
-
-class ImageSource:
+class ImageSource(Source):
     """One image file or a folder of them (sorted by name); unreadable files come back with `error`."""
 
     stream = False
@@ -272,12 +273,6 @@ class ImageSource:
 
     def close(self) -> None:
         pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def read_image(path: Path) -> np.ndarray | None:
