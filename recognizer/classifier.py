@@ -77,7 +77,7 @@ class DigitClassifier:
         self._interp.invoke()
         return self._interp.get_tensor(self._out).copy()
 
-    def predict(self, batch: np.ndarray) -> Predictions:
+    def classify(self, batch: np.ndarray) -> Predictions:
         """Best digit per crop, with the reject probability kept separately."""
         probs = self.probabilities(batch)
         digit_probs = probs[:, :REJECT_CLASS]

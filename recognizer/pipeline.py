@@ -73,7 +73,7 @@ class Recognizer:
         t = _lap(timings, "candidates", t)
         batch = normalize_batch([c.crop for c in found], ink="light")
         t = _lap(timings, "normalize", t)
-        preds = self.classifier.predict(batch)
+        preds = self.classifier.classify(batch)
         t = _lap(timings, "infer", t)
         digits, rejected = self._read(found, preds, scale, (w, h))
         numbers = group_numbers(digits)

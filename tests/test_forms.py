@@ -74,7 +74,7 @@ def test_freshly_rendered_form_round_trip(tmp_path, mnist, classifier):
 
 def confident_digits(classifier, x_test, y_test, n=40):
     """MNIST test digits the classifier reads right when clean, so a miss below is the geometry's."""
-    pred = classifier.predict(normalize_batch(x_test[:n], ink="light"))
+    pred = classifier.classify(normalize_batch(x_test[:n], ink="light"))
     return [i for i in range(n) if pred.digits[i] == y_test[i] and pred.confidences[i] > 0.9]
 
 

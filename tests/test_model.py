@@ -18,7 +18,7 @@ def classifier():
 
 def test_shipped_model_reads_mnist_test(classifier, mnist):
     _, (x_test, y_test) = mnist
-    pred = classifier.predict(normalize_batch(x_test, ink="light"))
+    pred = classifier.classify(normalize_batch(x_test, ink="light"))
     accuracy = (pred.digits == y_test).mean()
     assert accuracy >= 0.995, f"MNIST test accuracy {accuracy:.4f} through TFLite"
 
@@ -61,7 +61,7 @@ def test_missing_and_damaged_models_raise_one_line_errors(tmp_path):
 
 def test_runtime_does_not_import_tensorflow():
     code = ("import sys; from recognizer.classifier import DigitClassifier; import numpy as np;"
-            "DigitClassifier().predict(np.zeros((3, 28, 28), np.float32));"
+            "DigitClassifier().classify(np.zeros((3, 28, 28), np.float32));"
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

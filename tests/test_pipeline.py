@@ -139,7 +139,7 @@ def _clear_digits(recognizer, mnist, wanted: str) -> list[np.ndarray]:
     picks = []
     for ch in wanted:
         idx = np.nonzero(yt == int(ch))[0][:40]
-        preds = recognizer.classifier.predict(xt[idx].astype(np.float32) / 255.0)
+        preds = recognizer.classifier.classify(xt[idx].astype(np.float32) / 255.0)
         good = idx[(preds.digits == int(ch)) & (preds.confidences > 0.99) & (preds.reject < 0.01)]
         picks.append(xt[good[0]])
     return picks

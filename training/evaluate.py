@@ -30,7 +30,7 @@ NEGATIVE_SEED = 987  # differs from training's seeds; built from MNIST *test* di
 
 def decide(classifier: DigitClassifier, x: np.ndarray, conf_threshold: float):
     """Digit predictions and the reject decision, as the runtime makes them."""
-    pred = classifier.predict(x)
+    pred = classifier.classify(x)
     said_reject = pred.probs.argmax(axis=1) == REJECT_CLASS
     rejected = said_reject | (pred.confidences < conf_threshold)
     return pred, rejected

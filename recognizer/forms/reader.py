@@ -170,7 +170,7 @@ class FormReader:
             self.hide_out_of_view(cuts, page, image.shape)
         slots = [(k, s) for k, cut in enumerate(cuts) for s in cut.slots]
         crops = [c for _, s in slots for c in [s.crop] + [p.crop for p in s.pieces]]
-        pred = self.classifier.predict(normalize_batch(crops, ink="light"))  # the page's one inference call
+        pred = self.classifier.classify(normalize_batch(crops, ink="light"))  # the page's one inference call
         per_field: list[list] = [[] for _ in cuts]
         rejected = []
         i = 0
