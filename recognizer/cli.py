@@ -11,6 +11,7 @@ Bad input (missing file, corrupt image, no camera, missing model) prints
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -84,8 +85,22 @@ def run_form(args) -> int:
     return int(run(args) or 0)
 
 
+def use_system_fonts() -> None:
+    """The pip OpenCV's Qt window looks for fonts in cv2/qt/fonts, which the wheel does not ship,
+    and prints a warning for every window. Point it at the system's fonts when it has some."""
+    import cv2  # sets QT_QPA_FONTDIR to its own (empty) folder on import
+
+    if os.path.isdir(os.environ.get("QT_QPA_FONTDIR", "")):
+        return
+    for folder in ("/usr/share/fonts", "/usr/local/share/fonts"):
+        if os.path.isdir(folder):
+            os.environ["QT_QPA_FONTDIR"] = folder
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_system_fonts()
     from recognizer.capture import SourceError
     from recognizer.classifier import ModelError
     from recognizer.output import OutputError
