@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from collections import defaultdict
@@ -83,12 +84,39 @@ class StopFlag:
 
 
 def display_available() -> bool:
-    """A window can be shown: not offscreen, and on Linux an X11/Wayland display is set."""
+    """A window can be shown: not offscreen, and on Linux a Wayland display or a reachable X server."""
     if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
         return False
     if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        if os.environ.get("WAYLAND_DISPLAY"):
+            return True
+        return x_server_reachable(os.environ.get("DISPLAY", ""))
     return True
+
+
+def x_server_reachable(display: str, timeout: float = 0.5) -> bool:
+    """Whether DISPLAY names an X server that answers. Qt aborts the whole process (no exception
+    to catch) when it cannot connect, which a stale DISPLAY from an old ssh -X session causes;
+    so we knock first: the local socket for ":N", TCP port 6000+N for "host:N"."""
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    if host not in ("", "unix"):
+        try:
+            socket.create_connection((host, 6000 + int(number)), timeout=timeout).close()
+            return True
+        except OSError:
+            return False
+    for path in (f"\0/tmp/.X11-unix/X{number}", f"/tmp/.X11-unix/X{number}"):  # abstract, then file
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(timeout)
+            try:
+                sock.connect(path)
+                return True
+            except OSError:
+                continue
+    return False
 
 
 def draw_status(image: np.ndarray, fps: float, latency_ms: float, conf: float | None,
@@ -188,6 +216,8 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     first = make_recognizer(args, threads=2)  # a bad model fails here, before any camera is opened
     source = open_source(args.source, lost_after=args.camera_timeout)
     show = not args.no_display and display_available()
+    if not args.no_display and not show and os.environ.get("DISPLAY"):
+        print(f"note: no X server answers on DISPLAY={os.environ['DISPLAY']}; running headless", file=sys.stderr)
     try:
         outputs = Outputs(args.json, args.output, stream=source.stream, fps=source.fps,
                           single_image=not source.stream and source.frame_count == 1)

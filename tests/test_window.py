@@ -1,9 +1,10 @@
 """The window and its keys, on a real X server: Xvfb draws it, xdotool presses the keys.
 
 Everything else runs headless; this is the one place the window path (cv2.imshow,
-waitKey, the debug view, snapshots, quitting) runs for real. It needs the Debian
-packages xvfb and xdotool (`.ci/run` installs them when it can) and is skipped,
-saying so, when they are absent.
+waitKey, the debug view, snapshots, quitting) runs for real. That test needs the
+Debian packages xvfb and xdotool (`.ci/run` installs them when it can) and is
+skipped, saying so, when they are absent. A DISPLAY that does not answer must
+fall back to headless instead of letting Qt abort the process.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo" / "demo.mp4"
 
-pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
-                                reason="Xvfb and xdotool not installed (apt-get install xvfb xdotool)")
+needs_x = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
+                             reason="Xvfb and xdotool not installed (apt-get install xvfb xdotool)")
 
 
 @pytest.fixture
@@ -54,6 +55,7 @@ def _wait_for_window(display: str, name: str, timeout: float = 30.0) -> str:
     raise AssertionError(f"no window named {name!r} appeared within {timeout:.0f} s")
 
 
+@needs_x
 def test_window_keys_debug_view_snapshot_and_quit(x_display, tmp_path):
     """Play the demo in a window; t shows the debug view, s saves it, q quits cleanly."""
     env = {**os.environ, "DISPLAY": x_display}
@@ -86,3 +88,18 @@ def test_window_keys_debug_view_snapshot_and_quit(x_display, tmp_path):
     lines = record.read_text().splitlines()
     assert lines and all(json.loads(line)["frame"] == i for i, line in enumerate(lines))
     assert len(lines) < 283, "q stopped the run before the demo's end"
+
+
+def test_display_that_does_not_answer_runs_headless(tmp_path):
+    """A stale DISPLAY (an old ssh -X session) must not abort inside Qt: a note, then headless."""
+    from recognizer.app import x_server_reachable
+
+    dead = next(f":{n}" for n in range(150, 200) if not x_server_reachable(f":{n}"))
+    env = {**os.environ, "DISPLAY": dead}
+    env.pop("QT_QPA_PLATFORM", None)
+    record = tmp_path / "out.jsonl"
+    run = subprocess.run([sys.executable, str(ROOT / "main.py"), "--source", str(DEMO), "--max-frames", "5",
+                          "--json", str(record)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"no X server answers on DISPLAY={dead}" in run.stderr
+    assert len(record.read_text().splitlines()) == 5
