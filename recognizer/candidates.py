@@ -38,8 +38,12 @@ NARROW = 0.25  # a piece cut from a blob narrower than this share of its height 
 NARROW_SCORE = 0.5  # ... of a neighbour's stroke: its score counts this much
 MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count ...
 MIN_PIECE_SCORE = 0.5  # ... and every piece of it this much (a scribble cut into "digits" has a weak one)
+LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height on average
 MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) ...
 CUTS_PER_HEIGHT = 1.5  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
+CUT_REACH = 0.2  # a cut path strays at most this many digit heights from its pinch column ...
+CUT_STEP = 0.3  # ... each sideways step costs this much (an ink pixel costs 1): paths stay near straight
+CUT_DRIFT = 0.02  # ... and where it starts, this much per column away from the pinch
 PAD = 2  # pixels of paper kept around each crop
 
 
@@ -113,7 +117,7 @@ def _same_digit(a: list, b: list, tall: float) -> bool:
     return gap < MERGE_GAP * tall and height <= MERGE_HEIGHT * max(tall, a[3], b[3])
 
 
-def cut_points(mask: np.ndarray, tall: float) -> list[int]:
+def cut_points(mask: np.ndarray, tall: float, holes: np.ndarray | None = None) -> list[int]:
     """Where a blob of touching digits may be cut: local minima of a pinch score, plus both ends.
 
     Each column is scored by the blob's height there (top to bottom ink) plus
@@ -130,7 +134,8 @@ def cut_points(mask: np.ndarray, tall: float) -> list[int]:
     top = np.where(on, rows, mask.shape[0]).min(axis=0)
     bottom = np.where(on, rows, -1).max(axis=0)
     score = (np.where(ink > 0, bottom - top + 1, 0) + ink).astype(np.float32)
-    score += mask.shape[0] * _holes(on).any(axis=0)  # never cut through the loop of a 0, 6, 8 or 9
+    holes = _holes(on) if holes is None else holes
+    score += mask.shape[0] * holes.any(axis=0)  # never cut through the loop of a 0, 6, 8 or 9
     score = np.convolve(score, np.ones(3, np.float32) / 3, mode="same")
     gap = max(2, int(MIN_PIECE * tall))
     order = np.argsort(score[gap:w - gap], kind="stable") + gap
@@ -153,6 +158,50 @@ def _holes(on: np.ndarray) -> np.ndarray:
     flood = np.zeros((h + 4, w + 4), np.uint8)
     cv2.floodFill(outside, flood, (0, 0), 2)
     return outside[1:-1, 1:-1] == 0
+
+
+def cut_paths(on: np.ndarray, cuts: list[int], tall: float, holes: np.ndarray) -> np.ndarray:
+    """One separating path per cut point, top to bottom: the column of the cut in every row.
+
+    Handwriting slants and its digits overlap in x: the right arc of a 0 reaches
+    over the start of the next digit, so a straight vertical cut through the
+    joint clips one digit and hands its stroke to the other (a 0 becomes a C,
+    read 6 or 5). Instead each inner cut follows the path through the blob that
+    crosses the least ink (dynamic programming over rows, one column sideways
+    per row at most, within CUT_REACH digit heights of the pinch column), so it
+    slips between touching strokes the way a pen lifted between them would.
+    Paper inside a loop (`holes`) costs like ink: a path through the middle of
+    a 0 crosses only its thin top and bottom, cheaper than running along the
+    joint of two round digits, yet it cuts a digit in half.
+    The blob's two ends stay straight. Returns int array (len(cuts), rows).
+    """
+    h, w = on.shape
+    paths = np.empty((len(cuts), h), np.int32)
+    paths[0], paths[-1] = 0, w  # the ends: the path right of the last piece
+    inner = np.asarray(cuts[1:-1], np.int32)
+    if len(inner) == 0:
+        return paths
+    reach = max(1, int(CUT_REACH * tall))
+    offsets = np.arange(-reach, reach + 1, dtype=np.int32)
+    cols = np.clip(inner[:, None] + offsets[None, :], 0, w - 1)  # (cuts, window)
+    ink = (on > 0).astype(np.float32) + holes
+    drift = CUT_DRIFT * np.abs(offsets).astype(np.float32)
+    acc = ink[0][cols] + drift
+    moves = np.zeros((h, *cols.shape), np.int8)
+    big = np.float32(1e9)
+    for r in range(1, h):
+        left = np.concatenate([np.full((len(inner), 1), big, np.float32), acc[:, :-1]], axis=1)
+        right = np.concatenate([acc[:, 1:], np.full((len(inner), 1), big, np.float32)], axis=1)
+        stack = np.stack([left + CUT_STEP, acc, right + CUT_STEP])
+        move = stack.argmin(axis=0)
+        acc = stack.min(axis=0) + ink[r][cols]
+        moves[r] = move.astype(np.int8) - 1  # -1: came from the column on the left
+    k = np.arange(len(inner))
+    o = (acc + drift).argmin(axis=1)
+    for r in range(h - 1, -1, -1):
+        paths[1:-1, r] = cols[k, o]
+        o = o + moves[r, k, o]
+    return paths
 
 
 def typical_height(items: list[list]) -> float:
@@ -216,22 +265,30 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     if w <= SPLIT_ASPECT * h:
         return [Candidate((x, y, w, h), crop)]
     dx = x - x0
-    cuts = cut_points(own[:, dx: dx + w], h)
+    blob_on = own[:, dx: dx + w]
+    holes = _holes(blob_on > 0)
+    cuts = cut_points(blob_on, h, holes)
+    paths = cut_paths(blob_on, cuts, h, holes)
+    cols = np.arange(w)[None, :]
     out = []
     for i, a in enumerate(cuts):
         for j in range(i + 1, len(cuts)):
             b = cuts[j]
             if b - a > MAX_PIECE * h:
                 break
-            if (i, j) == (0, len(cuts) - 1) and w > MAX_ASPECT * h:
+            whole = (i, j) == (0, len(cuts) - 1)
+            if whole and w > MAX_ASPECT * h:
                 continue
-            piece = crop[:, dx + a: dx + b]
+            left, right = paths[i], paths[j]
+            xa, xb = int(left.min()), int(right.max())
+            region = (cols[:, xa:xb] >= left[:, None]) & (cols[:, xa:xb] < right[:, None])
+            piece = crop[:, dx + xa: dx + xb] * region
             ys = np.nonzero(piece.any(axis=1))[0]
+            xs = np.nonzero(piece.any(axis=0))[0]
             if len(ys) == 0:
                 continue
-            py0, py1 = int(ys[0]), int(ys[-1]) + 1
-            whole = (i, j) == (0, len(cuts) - 1)
-            out.append(Candidate((x + a, y0 + py0, b - a, py1 - py0), piece[py0:py1], blob,
+            py0, py1, px0, px1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+            out.append(Candidate((x + xa + px0, y0 + py0, px1 - px0, py1 - py0), piece[py0:py1, px0:px1], blob,
                                  1 if whole else 2, (i, j), len(cuts) - 1))
     return out
 
@@ -244,9 +301,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
     fragments cannot talk a blob into too many digits. score: per candidate, how
     sure the classifier is it is one digit. Returns (keep, veto) masks over `found`:
     veto marks kept pieces of a blob whose best reading is still unconvincing
-    (geometric mean below MIN_READING, or one piece below MIN_PIECE_SCORE: a
-    scribble or a word cut into glyphs rarely makes every piece a clear digit),
-    to be rejected as not digits.
+    (`_convincing`), to be rejected as not digits.
     """
     keep = np.ones(len(found), bool)
     veto = np.zeros(len(found), bool)
@@ -274,8 +329,26 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
             if options:
                 best[j] = max(options, key=lambda o: o[0])
         if end in best and best[end][1]:
-            keep[best[end][1]] = True
-            weakest = min(logs[k] for k in best[end][1])
-            if best[end][0] < len(best[end][1]) * np.log(MIN_READING) or weakest < np.log(MIN_PIECE_SCORE):
-                veto[best[end][1]] = True  # no reading is convincing: a scribble or a word
+            pieces = best[end][1]
+            keep[pieces] = True
+            if not _convincing(found, logs, pieces, tall):
+                veto[pieces] = True  # no reading is convincing: a scribble or a word
     return keep, veto
+
+
+def _convincing(found: list[Candidate], logs: np.ndarray, pieces: list[int], tall: int) -> bool:
+    """Is this reading of a wide blob (its kept pieces) believable as touching digits?
+
+    The classifier must like it as a whole (geometric mean of the scores at
+    least MIN_READING) and every piece (each at least MIN_PIECE_SCORE): a
+    scribble or a word cut into glyphs rarely makes every piece a clear digit.
+    And the pieces must fill the blob's height (on average LINE_SPAN of it):
+    the digits of one number stand on one line at one size, so touching digits
+    make a blob hardly taller than each of them, while a stroke that climbs or
+    zig-zags (a scribble, a flourish) makes a tall blob of short pieces.
+    """
+    scores = logs[pieces]
+    if scores.sum() < len(pieces) * np.log(MIN_READING) or scores.min() < np.log(MIN_PIECE_SCORE):
+        return False
+    return len(pieces) < 2 or np.mean([found[k].box[3] for k in pieces]) >= LINE_SPAN * tall
+
