@@ -25,12 +25,14 @@ MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
 MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
 SMALL_SHARE = 0.55  # shorter than this share of the typical candidate: a dot, comma or speck
+SPECK_SHARE = 0.25  # pieces merged into one candidate with none this share of the typical height: specks
 MAX_ASPECT = 3.5  # wider than tall by more than this after splitting: a dash or line residue
 MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
 SPLIT_ASPECT = 1.1  # a blob wider than 1.1x its height holds two or more digits
+ONE_STROKE = 0.05  # ... unless at most this share of its columns meets its ink twice: one stroke, no digit
 MIN_PIECE = 0.2  # cut points are at least this many digit heights apart ...
 MAX_PIECE = 1.8  # ... and a piece between two of them is at most this many heights wide
 SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs like a 0.8 score
@@ -44,6 +46,7 @@ CUTS_PER_HEIGHT = 1.5  # ... and this many per digit height of its width (cost: 
 CUT_REACH = 0.2  # a cut path strays at most this many digit heights from its pinch column ...
 CUT_STEP = 0.3  # ... each sideways step costs this much (an ink pixel costs 1): paths stay near straight
 CUT_DRIFT = 0.02  # ... and where it starts, this much per column away from the pinch
+SEAM_CUTS = 1  # cheapest seams added as cut points where no pinch is (each adds spans to classify)
 PAD = 2  # pixels of paper kept around each crop
 
 
@@ -57,6 +60,7 @@ class Candidate:
     parts: int = 1  # 1: a whole blob; 2: a piece cut from a wider one
     span: tuple[int, int] = (0, 1)  # which cut points of its blob it lies between
     ends: int = 1  # index of the blob's last cut point
+    specks: bool = False  # only specks merged (dots, a colon, a dashed rule): no stroke of a digit
 
 
 def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,6 +154,21 @@ def cut_points(mask: np.ndarray, tall: float, holes: np.ndarray | None = None) -
     return [0] + sorted(cuts) + [w]
 
 
+def one_stroke(mask: np.ndarray) -> bool:
+    """Does one stroke run across this wide blob, every column meeting its ink once?
+
+    A dash, an underline, a wave or a zig-zag scribble crosses each column of
+    its box once. No digit wider than tall does: the loops of 0 6 8 9, the bar
+    and body of 2 3 5 7 and the arms of 4 put ink twice in some columns, and so
+    does any string of touching digits (only a lone 1 is a single crossing, and
+    it is not wide). ONE_STROKE is the share of columns allowed a second
+    crossing (a blot, a frayed stroke end).
+    """
+    on = mask.astype(np.int8)
+    starts = np.diff(on, axis=0, prepend=0) == 1  # a run of ink begins in this row
+    return float((starts.sum(axis=0) >= 2).mean()) <= ONE_STROKE
+
+
 def _holes(on: np.ndarray) -> np.ndarray:
     """Paper enclosed by ink (the loops of 0, 6, 8, 9): background not reachable from outside."""
     h, w = on.shape
@@ -204,6 +223,64 @@ def cut_paths(on: np.ndarray, cuts: list[int], tall: float, holes: np.ndarray) -
     return paths
 
 
+def seams(on: np.ndarray, holes: np.ndarray, tall: float, taken: list[int]) -> list[tuple[int, np.ndarray]]:
+    """The cheapest top-to-bottom seams through a blob away from the `taken` cuts: (centre column, path).
+
+    A second source of cut points besides the outline pinches of cut_points:
+    two slanted or interlocked digits (0s written in one movement, a 1 leaning
+    into the next digit) may share every column, so no column is a pinch,
+    yet a path that winds between them crosses one thin joint. Each seam is
+    the least-ink path ending at one bottom column (dynamic programming over
+    rows, one column sideways per row at CUT_STEP, loops costing like ink);
+    seams whose mean columns are closer than MIN_PIECE digit heights to a
+    taken cut, a blob end or each other are not new cuts.
+    """
+    h, w = on.shape
+    cost = (on > 0).astype(np.float32) + holes
+    acc = cost[0].copy()
+    moves = np.zeros((h, w), np.int8)
+    big = np.full(1, 1e9, np.float32)
+    cols = np.arange(w)
+    for r in range(1, h):
+        stack = np.stack([np.concatenate([big, acc[:-1]]) + CUT_STEP, acc, np.concatenate([acc[1:], big]) + CUT_STEP])
+        move = stack.argmin(axis=0)
+        acc = stack[move, cols] + cost[r]
+        moves[r] = move - 1  # -1: came from the column on the left
+    paths = np.empty((w, h), np.int32)
+    x = cols.copy()
+    for r in range(h - 1, -1, -1):
+        paths[:, r] = x
+        x = x + moves[r, x]
+    centre = paths.mean(axis=1)
+    gap = max(2, int(MIN_PIECE * tall))
+    found: list[tuple[int, np.ndarray]] = []
+    for x in np.argsort(acc, kind="stable"):
+        if len(found) >= SEAM_CUTS:
+            break
+        c = int(round(centre[x]))
+        lo, hi = max(0, x - 2), min(w, x + 3)
+        if acc[x] <= acc[lo:hi].min() and all(abs(c - k) >= gap for k in taken + [f for f, _ in found]):
+            found.append((c, paths[x]))
+    return found
+
+
+def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
+    """All cut points of a wide blob, left to right, with the path each cut follows.
+
+    The outline pinches (cut_points, bent into least-ink paths by cut_paths),
+    plus the cheapest seams (seams) far from every pinch: those find the
+    joints of digits that overlap in x. Returns (cut columns, paths (cuts, rows)).
+    """
+    holes = _holes(on > 0)
+    cuts = cut_points(on, tall, holes)
+    paths = cut_paths(on, cuts, tall, holes)
+    extra = seams(on, holes, tall, cuts)
+    if not extra:
+        return cuts, paths
+    every = sorted([(c, p) for c, p in zip(cuts, paths)] + extra, key=lambda cp: cp[0])
+    return [c for c, _ in every], np.stack([p for _, p in every])
+
+
 def typical_height(items: list[list]) -> float:
     """Median height of the plausible digit-shaped blobs (thin rules do not vote)."""
     heights = [h for x, y, w, h, _ in items if w >= 0.15 * h and w <= 3 * h]
@@ -242,7 +319,11 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
             continue
         if h > MAX_SLENDER * w:
             continue
-        out.extend(_crops(ink, labels, x, y, w, h, ids, blob))
+        found = _crops(ink, labels, x, y, w, h, ids, blob)
+        if len(ids) > 1 and max(stats[i][3] for i in ids) < SPECK_SHARE * tall:
+            for c in found:
+                c.specks = True
+        out.extend(found)
     return out
 
 
@@ -260,15 +341,15 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     x1, y1 = min(W, x + w + PAD), min(H, y + h + PAD)
     window = labels[y0:y1, x0:x1]
     own = (window == ids[0] if len(ids) == 1 else np.isin(window, ids)).astype(np.uint8)
+    wide = w > SPLIT_ASPECT * h
+    dx = x - x0
+    if wide and one_stroke(own[:, dx: dx + w]):
+        return []
     own = cv2.dilate(own, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge of the stroke
     crop = ink[y0:y1, x0:x1] * own
-    if w <= SPLIT_ASPECT * h:
+    if not wide:
         return [Candidate((x, y, w, h), crop)]
-    dx = x - x0
-    blob_on = own[:, dx: dx + w]
-    holes = _holes(blob_on > 0)
-    cuts = cut_points(blob_on, h, holes)
-    paths = cut_paths(blob_on, cuts, h, holes)
+    cuts, paths = cut_set(own[:, dx: dx + w], h)
     cols = np.arange(w)[None, :]
     out = []
     for i, a in enumerate(cuts):

@@ -84,7 +84,11 @@ class Recognizer:
                        numbers=numbers, rejected=rejected, time=time_s, timings=timings)
 
     def _candidates(self, prep: preprocess.Prepared) -> list[cand.Candidate]:
-        """Lines out (long ones first, then box borders once the digit size is known), then blobs."""
+        """Lines out (long ones first, then box borders once the digit size is known), then blobs.
+
+        Clusters of specks (dots, a dashed rule) are dropped only here, after
+        they have told the border pass whether free-standing rules are present.
+        """
         first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
         clean, ruled = lines.remove_lines(prep.binary, length=first)
         found = cand.find_candidates(prep.ink, clean)
@@ -93,7 +97,7 @@ class Recognizer:
         if found and border < first and _has_borders(found, border):
             clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
             found = cand.find_candidates(prep.ink, clean)
-        return [c for c in found if not lines.is_remnant(c.box, ruled)]
+        return [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
 
     def _whole_image(self, frame: np.ndarray) -> list[cand.Candidate]:
         """A tiny input is one pre-cropped digit: the whole image is the candidate."""
