@@ -45,7 +45,8 @@ MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) .
 CUTS_PER_HEIGHT = 1.5  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
 CUT_REACH = 0.2  # a cut path strays at most this many digit heights from its pinch column ...
 CUT_STEP = 0.3  # ... each sideways step costs this much (an ink pixel costs 1): paths stay near straight
-CUT_DRIFT = 0.02  # ... and where it starts, this much per column away from the pinch
+CUT_DRIFT = 0.02  # ... and where it ends, this much per column away from the pinch
+PATH_ROWS = 64  # cut paths are found on a copy of a tall blob shrunk to this many rows (cost)
 SEAM_CUTS = 1  # cheapest seams added as cut points where no pinch is (each adds spans to classify)
 PAD = 2  # pixels of paper kept around each crop
 
@@ -61,6 +62,7 @@ class Candidate:
     span: tuple[int, int] = (0, 1)  # which cut points of its blob it lies between
     ends: int = 1  # index of the blob's last cut point
     specks: bool = False  # only specks merged (dots, a colon, a dashed rule): no stroke of a digit
+    tail: bool = False  # a piece under SMALL_SHARE of its blob's tallest: only ever left out, never read
 
 
 def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,106 +181,93 @@ def _holes(on: np.ndarray) -> np.ndarray:
     return outside[1:-1, 1:-1] == 0
 
 
-def cut_paths(on: np.ndarray, cuts: list[int], tall: float, holes: np.ndarray) -> np.ndarray:
-    """One separating path per cut point, top to bottom: the column of the cut in every row.
+def least_ink_paths(cost: np.ndarray, walls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-cost top-to-bottom paths to every bottom column, for several walled copies of a blob.
+
+    cost: (rows, w) per pixel; walls: (n, w) extra cost per column for copy k
+    (infinite outside the columns a path of copy k may use). A path steps at
+    most one column sideways per row, each step costing CUT_STEP. One
+    dynamic-programming pass over the rows serves all copies, a few numpy calls
+    per row (elementwise: reductions over a 3-wide axis are several times
+    slower). Returns (cost
+    of the path ending at each column (n, w), the paths' columns (n, w, rows)).
+    """
+    h, w = cost.shape
+    n = len(walls)
+    run = np.full((n, w + 2), np.inf, np.float32)  # running cost per column, infinite edges
+    walled = cost[:, None, :] + walls[None]  # (rows, n, w)
+    run[:, 1:-1] = walled[0]
+    moves = np.zeros((h, n, w), np.int8)  # 0: came from the left, 1: from above, 2: from the right
+    step = np.float32(CUT_STEP)
+    for r in range(1, h):
+        left, above, right = run[:, :-2] + step, run[:, 1:-1], run[:, 2:] + step
+        upper = np.minimum(left, above)
+        moves[r] = np.where(right < upper, 2, left >= above)
+        np.add(np.minimum(upper, right), walled[r], out=run[:, 1:-1])
+    copies, cols = np.arange(n)[:, None], np.arange(w)[None, :]
+    paths = np.empty((n, w, h), np.int32)
+    x = np.broadcast_to(cols, (n, w))
+    for r in range(h - 1, -1, -1):
+        paths[:, :, r] = x
+        x = x + moves[r, copies, x] - 1  # move 0: came from the column on the left
+    return run[:, 1:-1].copy(), paths
+
+
+def _max_pool(image: np.ndarray, f: int) -> np.ndarray:
+    """Each f x f block (zero-padded at the far edges) -> its largest value: a stroke never vanishes."""
+    if f == 1:
+        return image
+    h, w = image.shape
+    padded = np.zeros((-(-h // f) * f, -(-w // f) * f), image.dtype)
+    padded[:h, :w] = image
+    return padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).max(axis=(1, 3))
+
+
+def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
+    """All cut points of a wide blob, left to right, with the path each cut follows (paths (cuts, rows)).
 
     Handwriting slants and its digits overlap in x: the right arc of a 0 reaches
     over the start of the next digit, so a straight vertical cut through the
     joint clips one digit and hands its stroke to the other (a 0 becomes a C,
-    read 6 or 5). Instead each inner cut follows the path through the blob that
-    crosses the least ink (dynamic programming over rows, one column sideways
-    per row at most, within CUT_REACH digit heights of the pinch column), so it
-    slips between touching strokes the way a pen lifted between them would.
-    Paper inside a loop (`holes`) costs like ink: a path through the middle of
-    a 0 crosses only its thin top and bottom, cheaper than running along the
-    joint of two round digits, yet it cuts a digit in half.
-    The blob's two ends stay straight. Returns int array (len(cuts), rows).
+    read 6 or 5). So each outline pinch (cut_points) is cut along the path
+    that crosses the least ink within CUT_REACH digit heights of it, stepping
+    sideways as a pen lifted between the strokes would. Paper inside a loop
+    costs like ink: a path through the middle of a 0 crosses only its thin top
+    and bottom, cheaper than running along the joint of two round digits, yet
+    it cuts a digit in half. Then SEAM_CUTS more cuts where no pinch is: the
+    cheapest unconfined paths, since two interlocked digits (0s written in one
+    movement, a 1 leaning into the next digit) may share every column, so no
+    column pinches, yet a winding path between them crosses one thin joint.
+    Cuts closer than MIN_PIECE digit heights to another or to an end are one.
     """
     h, w = on.shape
-    paths = np.empty((len(cuts), h), np.int32)
-    paths[0], paths[-1] = 0, w  # the ends: the path right of the last piece
-    inner = np.asarray(cuts[1:-1], np.int32)
-    if len(inner) == 0:
-        return paths
-    reach = max(1, int(CUT_REACH * tall))
-    offsets = np.arange(-reach, reach + 1, dtype=np.int32)
-    cols = np.clip(inner[:, None] + offsets[None, :], 0, w - 1)  # (cuts, window)
-    ink = (on > 0).astype(np.float32) + holes
-    drift = CUT_DRIFT * np.abs(offsets).astype(np.float32)
-    acc = ink[0][cols] + drift
-    moves = np.zeros((h, *cols.shape), np.int8)
-    big = np.float32(1e9)
-    for r in range(1, h):
-        left = np.concatenate([np.full((len(inner), 1), big, np.float32), acc[:, :-1]], axis=1)
-        right = np.concatenate([acc[:, 1:], np.full((len(inner), 1), big, np.float32)], axis=1)
-        stack = np.stack([left + CUT_STEP, acc, right + CUT_STEP])
-        move = stack.argmin(axis=0)
-        acc = stack.min(axis=0) + ink[r][cols]
-        moves[r] = move.astype(np.int8) - 1  # -1: came from the column on the left
-    k = np.arange(len(inner))
-    o = (acc + drift).argmin(axis=1)
-    for r in range(h - 1, -1, -1):
-        paths[1:-1, r] = cols[k, o]
-        o = o + moves[r, k, o]
-    return paths
-
-
-def seams(on: np.ndarray, holes: np.ndarray, tall: float, taken: list[int]) -> list[tuple[int, np.ndarray]]:
-    """The cheapest top-to-bottom seams through a blob away from the `taken` cuts: (centre column, path).
-
-    A second source of cut points besides the outline pinches of cut_points:
-    two slanted or interlocked digits (0s written in one movement, a 1 leaning
-    into the next digit) may share every column, so no column is a pinch,
-    yet a path that winds between them crosses one thin joint. Each seam is
-    the least-ink path ending at one bottom column (dynamic programming over
-    rows, one column sideways per row at CUT_STEP, loops costing like ink);
-    seams whose mean columns are closer than MIN_PIECE digit heights to a
-    taken cut, a blob end or each other are not new cuts.
-    """
-    h, w = on.shape
-    cost = (on > 0).astype(np.float32) + holes
-    acc = cost[0].copy()
-    moves = np.zeros((h, w), np.int8)
-    big = np.full(1, 1e9, np.float32)
-    cols = np.arange(w)
-    for r in range(1, h):
-        stack = np.stack([np.concatenate([big, acc[:-1]]) + CUT_STEP, acc, np.concatenate([acc[1:], big]) + CUT_STEP])
-        move = stack.argmin(axis=0)
-        acc = stack[move, cols] + cost[r]
-        moves[r] = move - 1  # -1: came from the column on the left
-    paths = np.empty((w, h), np.int32)
-    x = cols.copy()
-    for r in range(h - 1, -1, -1):
-        paths[:, r] = x
-        x = x + moves[r, x]
-    centre = paths.mean(axis=1)
-    gap = max(2, int(MIN_PIECE * tall))
-    found: list[tuple[int, np.ndarray]] = []
-    for x in np.argsort(acc, kind="stable"):
-        if len(found) >= SEAM_CUTS:
-            break
-        c = int(round(centre[x]))
-        lo, hi = max(0, x - 2), min(w, x + 3)
-        if acc[x] <= acc[lo:hi].min() and all(abs(c - k) >= gap for k in taken + [f for f, _ in found]):
-            found.append((c, paths[x]))
-    return found
-
-
-def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
-    """All cut points of a wide blob, left to right, with the path each cut follows.
-
-    The outline pinches (cut_points, bent into least-ink paths by cut_paths),
-    plus the cheapest seams (seams) far from every pinch: those find the
-    joints of digits that overlap in x. Returns (cut columns, paths (cuts, rows)).
-    """
     holes = _holes(on > 0)
-    cuts = cut_points(on, tall, holes)
-    paths = cut_paths(on, cuts, tall, holes)
-    extra = seams(on, holes, tall, cuts)
-    if not extra:
-        return cuts, paths
-    every = sorted([(c, p) for c, p in zip(cuts, paths)] + extra, key=lambda cp: cp[0])
-    return [c for c, _ in every], np.stack([p for _, p in every])
+    pinches = cut_points(on, tall, holes)
+    f = -(-h // PATH_ROWS)  # paths are found on a copy at most PATH_ROWS tall (f times smaller)
+    cost = _max_pool((on > 0).astype(np.float32) + holes, f)
+    cols = np.arange(cost.shape[1])
+    inner = np.asarray(pinches[1:-1])
+    away = np.abs(cols[None, :] * f + f // 2 - inner[:, None]).astype(np.float32)  # in blob pixels
+    walls = np.vstack([np.zeros((1, len(cols)), np.float32),
+                       np.where(away <= max(f, CUT_REACH * tall), 0.0, np.inf).astype(np.float32)])
+    ends, paths = least_ink_paths(cost, walls)
+    paths = np.minimum(np.repeat(paths * f + f // 2, f, axis=2)[:, :, :h], w)  # back to blob pixels
+    chosen = [(0, np.zeros(h, np.int32)), (w, np.full(h, w, np.int32))]
+    for k, c in enumerate(inner, start=1):
+        chosen.append((int(c), paths[k, np.argmin(ends[k] + CUT_DRIFT * away[k - 1])]))
+    centre = paths[0].mean(axis=1)
+    gap = max(2, int(MIN_PIECE * tall))
+    seam = ends[0]
+    padded = np.pad(seam, 2, constant_values=np.inf)
+    lowest = seam <= np.min([padded[i:i + len(seam)] for i in range(5)], axis=0)  # a local minimum (5 columns)
+    added = 0
+    for x in np.nonzero(lowest)[0][np.argsort(seam[lowest], kind="stable")]:
+        c = int(round(centre[x]))
+        if added < SEAM_CUTS and all(abs(c - k) >= gap for k, _ in chosen):
+            chosen.append((c, paths[0, x]))
+            added += 1
+    chosen.sort(key=lambda cp: cp[0])
+    return [c for c, _ in chosen], np.stack([p for _, p in chosen])
 
 
 def typical_height(items: list[list]) -> float:
@@ -371,6 +360,9 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
             py0, py1, px0, px1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
             out.append(Candidate((x + xa + px0, y0 + py0, px1 - px0, py1 - py0), piece[py0:py1, px0:px1], blob,
                                  1 if whole else 2, (i, j), len(cuts) - 1))
+    tallest = max((c.box[3] for c in out), default=0)
+    for c in out:
+        c.tail = c.box[3] < SMALL_SHARE * tallest
     return out
 
 
@@ -402,7 +394,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
                 if jj != j or i not in best:
                     continue
                 x, y, w, h = found[k].box
-                if h < SMALL_SHARE * tall:  # a tail, a bar, a dash, a comma: left out, never a digit
+                if found[k].tail:  # a tail, a bar, a dash, a comma: left out, never a digit
                     options.append((best[i][0] + np.log(SKIP_SCORE), best[i][1]))
                     continue
                 sliver = np.log(NARROW_SCORE) if w < NARROW * h else 0.0

@@ -71,7 +71,8 @@ class Recognizer:
             if self.debug_on:
                 self.debug["binary"] = prep.binary
         t = _lap(timings, "candidates", t)
-        batch = normalize_batch([c.crop for c in found], ink="light")
+        found = [c for c in found if not c.tail] + [c for c in found if c.tail]  # tails last, not classified
+        batch = normalize_batch([c.crop for c in found if not c.tail], ink="light")
         t = _lap(timings, "normalize", t)
         preds = self.classifier.classify(batch)
         t = _lap(timings, "infer", t)
@@ -111,11 +112,16 @@ class Recognizer:
         """Predictions -> accepted digits and rejected candidates, boxes in input pixels.
 
         Touching digits: keep the classifier's preferred cuts (an unconvincing
-        blob is rejected whole). Then accept or reject each candidate;
+        blob is rejected whole); `found` ends with the tails of wide blobs,
+        which have no predictions: a reading may only leave them out. Then accept or reject each candidate;
         digit-like letters beside real letters are rejected as "in a word", and
         commas/periods beside digits as "not a digit".
         """
-        keep, veto = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
+        read = len(preds.digits)  # found[read:] are tails: never classified, never kept
+        score = np.zeros(len(found))
+        score[:read] = preds.confidences * (1.0 - preds.reject)
+        keep, veto = cand.choose_cuts(found, score)
+        keep, veto = keep[:read], veto[:read]
         found = [c for c, k in zip(found, keep) if k]
         preds = _subset(preds, keep)
         preds.reject[veto[keep]] = 1.0
