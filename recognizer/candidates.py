@@ -6,11 +6,15 @@ is rarely exactly one component, so this module
   the other candidates), aspect and fill,
 - merges pieces of one broken digit (the detached bar of a 5, a gap in a 4):
   pieces stacked in the same column with a small vertical gap,
-- over-segments touching digits: a blob wider than a digit is cut at the
-  columns where its outline pinches, and every span between two cuts that
-  could hold one digit becomes a candidate; after the frame's one classifier
-  call, `choose_cuts` keeps the chain of spans the classifier believes most
-  (recognition-driven segmentation, as in cheque and postcode readers),
+- drops what no digit is: clusters of specks (dots, a colon) and wide blobs
+  that one stroke crosses once per column (dashes, waves, scribbles),
+- over-segments touching digits: a blob wider than a digit is cut where its
+  outline pinches (and along the cheapest seam elsewhere), each cut following
+  the least-ink path between the strokes rather than a straight column, and
+  every span between two cuts that could hold one digit becomes a candidate;
+  after the frame's one classifier call, `choose_cuts` keeps the chain of
+  spans the classifier believes most (recognition-driven segmentation, as in
+  cheque and postcode readers),
 - and hands each candidate a crop of the ink map where every pixel that is not
   its own ink is zeroed, so neighbours never leak into the 28x28 image.
 """
@@ -189,8 +193,8 @@ def least_ink_paths(cost: np.ndarray, walls: np.ndarray) -> tuple[np.ndarray, np
     most one column sideways per row, each step costing CUT_STEP. One
     dynamic-programming pass over the rows serves all copies, a few numpy calls
     per row (elementwise: reductions over a 3-wide axis are several times
-    slower). Returns (cost
-    of the path ending at each column (n, w), the paths' columns (n, w, rows)).
+    slower). Returns (cost of the path ending at each column (n, w), the
+    paths' columns (n, w, rows)).
     """
     h, w = cost.shape
     n = len(walls)
@@ -255,19 +259,22 @@ def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
     chosen = [(0, np.zeros(h, np.int32)), (w, np.full(h, w, np.int32))]
     for k, c in enumerate(inner, start=1):
         chosen.append((int(c), paths[k, np.argmin(ends[k] + CUT_DRIFT * away[k - 1])]))
-    centre = paths[0].mean(axis=1)
-    gap = max(2, int(MIN_PIECE * tall))
-    seam = ends[0]
-    padded = np.pad(seam, 2, constant_values=np.inf)
-    lowest = seam <= np.min([padded[i:i + len(seam)] for i in range(5)], axis=0)  # a local minimum (5 columns)
-    added = 0
-    for x in np.nonzero(lowest)[0][np.argsort(seam[lowest], kind="stable")]:
-        c = int(round(centre[x]))
-        if added < SEAM_CUTS and all(abs(c - k) >= gap for k, _ in chosen):
-            chosen.append((c, paths[0, x]))
-            added += 1
+    chosen += _free_seams(ends[0], paths[0], [c for c, _ in chosen], max(2, int(MIN_PIECE * tall)))
     chosen.sort(key=lambda cp: cp[0])
     return [c for c, _ in chosen], np.stack([p for _, p in chosen])
+
+
+def _free_seams(ends: np.ndarray, paths: np.ndarray, taken: list[int], gap: int) -> list[tuple[int, np.ndarray]]:
+    """Up to SEAM_CUTS of the cheapest unconfined paths, as (mean column, path), at least `gap`
+    columns from every taken cut and from each other (only local minima of the cost compete)."""
+    padded = np.pad(ends, 2, constant_values=np.inf)
+    lowest = ends <= np.min([padded[i:i + len(ends)] for i in range(5)], axis=0)
+    found: list[tuple[int, np.ndarray]] = []
+    for x in np.nonzero(lowest)[0][np.argsort(ends[lowest], kind="stable")]:
+        c = int(round(paths[x].mean()))
+        if len(found) < SEAM_CUTS and all(abs(c - k) >= gap for k in taken + [f for f, _ in found]):
+            found.append((c, paths[x]))
+    return found
 
 
 def typical_height(items: list[list]) -> float:
@@ -339,7 +346,6 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     if not wide:
         return [Candidate((x, y, w, h), crop)]
     cuts, paths = cut_set(own[:, dx: dx + w], h)
-    cols = np.arange(w)[None, :]
     out = []
     for i, a in enumerate(cuts):
         for j in range(i + 1, len(cuts)):
@@ -349,21 +355,31 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
             whole = (i, j) == (0, len(cuts) - 1)
             if whole and w > MAX_ASPECT * h:
                 continue
-            left, right = paths[i], paths[j]
-            xa, xb = int(left.min()), int(right.max())
-            region = (cols[:, xa:xb] >= left[:, None]) & (cols[:, xa:xb] < right[:, None])
-            piece = crop[:, dx + xa: dx + xb] * region
-            ys = np.nonzero(piece.any(axis=1))[0]
-            xs = np.nonzero(piece.any(axis=0))[0]
-            if len(ys) == 0:
-                continue
-            py0, py1, px0, px1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
-            out.append(Candidate((x + xa + px0, y0 + py0, px1 - px0, py1 - py0), piece[py0:py1, px0:px1], blob,
-                                 1 if whole else 2, (i, j), len(cuts) - 1))
+            piece = _between(crop[:, dx:dx + w], paths[i], paths[j])
+            if piece is not None:
+                (px, py, pw, ph), ink_piece = piece
+                out.append(Candidate((x + px, y0 + py, pw, ph), ink_piece, blob, 1 if whole else 2, (i, j),
+                                     len(cuts) - 1))
     tallest = max((c.box[3] for c in out), default=0)
     for c in out:
         c.tail = c.box[3] < SMALL_SHARE * tallest
     return out
+
+
+def _between(ink: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """The ink between two cut paths (per row: left <= column < right), trimmed to its box.
+
+    Returns ((x, y, w, h) within `ink`, the trimmed piece), or None when no ink lies between.
+    """
+    xa, xb = int(left.min()), int(right.max())
+    cols = np.arange(xa, xb)[None, :]
+    piece = ink[:, xa:xb] * ((cols >= left[:, None]) & (cols < right[:, None]))
+    ys = np.nonzero(piece.any(axis=1))[0]
+    if len(ys) == 0:
+        return None
+    xs = np.nonzero(piece.any(axis=0))[0]
+    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+    return (xa + x0, y0, x1 - x0, y1 - y0), piece[y0:y1, x0:x1]
 
 
 def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
