@@ -29,7 +29,9 @@ MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
 MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
 SMALL_SHARE = 0.55  # shorter than this share of the typical candidate: a dot, comma or speck
-SPECK_SHARE = 0.25  # pieces merged into one candidate with none this share of the typical height: specks
+DOT_SHARE = 0.5  # a merged candidate made only of round pieces under this share of the typical height ...
+DOT_ROUND = 0.6  # ... (round: the narrow side at least this share of the long side) ...
+DOT_FILL = 0.65  # ... and filled (this share of its box inked; a disc fills 0.79) is dots, not a digit
 MAX_ASPECT = 3.5  # wider than tall by more than this after splitting: a dash or line residue
 MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
@@ -65,7 +67,7 @@ class Candidate:
     parts: int = 1  # 1: a whole blob; 2: a piece cut from a wider one
     span: tuple[int, int] = (0, 1)  # which cut points of its blob it lies between
     ends: int = 1  # index of the blob's last cut point
-    specks: bool = False  # only specks merged (dots, a colon, a dashed rule): no stroke of a digit
+    specks: bool = False  # only round specks merged (dots, a colon): no stroke of a digit
     tail: bool = False  # a piece under SMALL_SHARE of its blob's tallest: only ever left out, never read
 
 
@@ -316,11 +318,25 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
         if h > MAX_SLENDER * w:
             continue
         found = _crops(ink, labels, x, y, w, h, ids, blob)
-        if len(ids) > 1 and max(stats[i][3] for i in ids) < SPECK_SHARE * tall:
+        if len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids):
             for c in found:
                 c.specks = True
         out.extend(found)
     return out
+
+
+def _is_dot(labels: np.ndarray, stat: np.ndarray, label: int, tall: float) -> bool:
+    """A round filled speck (a period, a colon's dot, a blot): as wide as tall, under DOT_SHARE of
+    a digit, its box at least DOT_FILL inked.
+
+    A digit broken by a faint stroke falls apart into strokes (a bar, an arc,
+    a stem: long and thin) or open loops (the rings of an 8: hollow); pieces
+    that are all small filled dots were dotted, not written as a digit.
+    """
+    x, y, w, h = (int(v) for v in stat[:4])
+    if max(w, h) >= DOT_SHARE * tall or min(w, h) < DOT_ROUND * max(w, h):
+        return False
+    return np.count_nonzero(labels[y:y + h, x:x + w] == label) >= DOT_FILL * w * h
 
 
 def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list,
