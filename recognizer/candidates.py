@@ -205,11 +205,12 @@ def least_ink_paths(cost: np.ndarray, walls: np.ndarray) -> tuple[np.ndarray, np
     run[:, 1:-1] = walled[0]
     moves = np.zeros((h, n, w), np.int8)  # 0: came from the left, 1: from above, 2: from the right
     step = np.float32(CUT_STEP)
+    from_left, above, from_right = run[:, :-2], run[:, 1:-1], run[:, 2:]  # views, updated in place
     for r in range(1, h):
-        left, above, right = run[:, :-2] + step, run[:, 1:-1], run[:, 2:] + step
+        left, right = from_left + step, from_right + step
         upper = np.minimum(left, above)
         moves[r] = np.where(right < upper, 2, left >= above)
-        np.add(np.minimum(upper, right), walled[r], out=run[:, 1:-1])
+        np.add(np.minimum(upper, right), walled[r], out=above)
     copies, cols = np.arange(n)[:, None], np.arange(w)[None, :]
     paths = np.empty((n, w, h), np.int32)
     x = np.broadcast_to(cols, (n, w))
@@ -257,7 +258,8 @@ def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
     walls = np.vstack([np.zeros((1, len(cols)), np.float32),
                        np.where(away <= max(f, CUT_REACH * tall), 0.0, np.inf).astype(np.float32)])
     ends, paths = least_ink_paths(cost, walls)
-    paths = np.minimum(np.repeat(paths * f + f // 2, f, axis=2)[:, :, :h], w)  # back to blob pixels
+    if f > 1:
+        paths = np.minimum(np.repeat(paths * f + f // 2, f, axis=2)[:, :, :h], w)  # back to blob pixels
     chosen = [(0, np.zeros(h, np.int32)), (w, np.full(h, w, np.int32))]
     for k, c in enumerate(inner, start=1):
         chosen.append((int(c), paths[k, np.argmin(ends[k] + CUT_DRIFT * away[k - 1])]))
