@@ -6,11 +6,15 @@ is rarely exactly one component, so this module
   the other candidates), aspect and fill,
 - merges pieces of one broken digit (the detached bar of a 5, a gap in a 4):
   pieces stacked in the same column with a small vertical gap,
-- over-segments touching digits: a blob wider than a digit is cut at the
-  columns where its outline pinches, and every span between two cuts that
-  could hold one digit becomes a candidate; after the frame's one classifier
-  call, `choose_cuts` keeps the chain of spans the classifier believes most
-  (recognition-driven segmentation, as in cheque and postcode readers),
+- drops what no digit is: clusters of specks (dots, a colon) and wide blobs
+  that one stroke crosses once per column (dashes, waves, scribbles),
+- over-segments touching digits: a blob wider than a digit is cut where its
+  outline pinches (and along the cheapest seam elsewhere), each cut following
+  the least-ink path between the strokes rather than a straight column, and
+  every span between two cuts that could hold one digit becomes a candidate;
+  after the frame's one classifier call, `choose_cuts` keeps the chain of
+  spans the classifier believes most (recognition-driven segmentation, as in
+  cheque and postcode readers),
 - and hands each candidate a crop of the ink map where every pixel that is not
   its own ink is zeroed, so neighbours never leak into the 28x28 image.
 """
@@ -25,12 +29,16 @@ MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
 MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
 SMALL_SHARE = 0.55  # shorter than this share of the typical candidate: a dot, comma or speck
+DOT_SHARE = 0.5  # a merged candidate made only of round pieces under this share of the typical height ...
+DOT_ROUND = 0.6  # ... (round: the narrow side at least this share of the long side) ...
+DOT_FILL = 0.65  # ... and filled (this share of its box inked; a disc fills 0.79) is dots, not a digit
 MAX_ASPECT = 3.5  # wider than tall by more than this after splitting: a dash or line residue
 MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
 SPLIT_ASPECT = 1.1  # a blob wider than 1.1x its height holds two or more digits
+ONE_STROKE = 0.05  # ... unless at most this share of its columns meets its ink twice: one stroke, no digit
 MIN_PIECE = 0.2  # cut points are at least this many digit heights apart ...
 MAX_PIECE = 1.8  # ... and a piece between two of them is at most this many heights wide
 SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs like a 0.8 score
@@ -38,8 +46,14 @@ NARROW = 0.25  # a piece cut from a blob narrower than this share of its height 
 NARROW_SCORE = 0.5  # ... of a neighbour's stroke: its score counts this much
 MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count ...
 MIN_PIECE_SCORE = 0.5  # ... and every piece of it this much (a scribble cut into "digits" has a weak one)
+LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height on average
 MAX_CUTS = 10  # at most this many cut points per blob (the best-scoring ones) ...
 CUTS_PER_HEIGHT = 1.5  # ... and this many per digit height of its width (cost: spans grow as cuts^2)
+CUT_REACH = 0.2  # a cut path strays at most this many digit heights from its pinch column ...
+CUT_STEP = 0.3  # ... each sideways step costs this much (an ink pixel costs 1): paths stay near straight
+CUT_DRIFT = 0.02  # ... and where it ends, this much per column away from the pinch
+PATH_ROWS = 64  # cut paths are found on a copy of a tall blob shrunk to this many rows (cost)
+SEAM_CUTS = 1  # cheapest seams added as cut points where no pinch is (each adds spans to classify)
 PAD = 2  # pixels of paper kept around each crop
 
 
@@ -53,6 +67,8 @@ class Candidate:
     parts: int = 1  # 1: a whole blob; 2: a piece cut from a wider one
     span: tuple[int, int] = (0, 1)  # which cut points of its blob it lies between
     ends: int = 1  # index of the blob's last cut point
+    specks: bool = False  # only round specks merged (dots, a colon): no stroke of a digit
+    tail: bool = False  # a piece under SMALL_SHARE of its blob's tallest: only ever left out, never read
 
 
 def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +129,7 @@ def _same_digit(a: list, b: list, tall: float) -> bool:
     return gap < MERGE_GAP * tall and height <= MERGE_HEIGHT * max(tall, a[3], b[3])
 
 
-def cut_points(mask: np.ndarray, tall: float) -> list[int]:
+def cut_points(mask: np.ndarray, tall: float, holes: np.ndarray | None = None) -> list[int]:
     """Where a blob of touching digits may be cut: local minima of a pinch score, plus both ends.
 
     Each column is scored by the blob's height there (top to bottom ink) plus
@@ -130,7 +146,8 @@ def cut_points(mask: np.ndarray, tall: float) -> list[int]:
     top = np.where(on, rows, mask.shape[0]).min(axis=0)
     bottom = np.where(on, rows, -1).max(axis=0)
     score = (np.where(ink > 0, bottom - top + 1, 0) + ink).astype(np.float32)
-    score += mask.shape[0] * _holes(on).any(axis=0)  # never cut through the loop of a 0, 6, 8 or 9
+    holes = _holes(on) if holes is None else holes
+    score += mask.shape[0] * holes.any(axis=0)  # never cut through the loop of a 0, 6, 8 or 9
     score = np.convolve(score, np.ones(3, np.float32) / 3, mode="same")
     gap = max(2, int(MIN_PIECE * tall))
     order = np.argsort(score[gap:w - gap], kind="stable") + gap
@@ -145,6 +162,21 @@ def cut_points(mask: np.ndarray, tall: float) -> list[int]:
     return [0] + sorted(cuts) + [w]
 
 
+def one_stroke(mask: np.ndarray) -> bool:
+    """Does one stroke run across this wide blob, every column meeting its ink once?
+
+    A dash, an underline, a wave or a zig-zag scribble crosses each column of
+    its box once. No digit wider than tall does: the loops of 0 6 8 9, the bar
+    and body of 2 3 5 7 and the arms of 4 put ink twice in some columns, and so
+    does any string of touching digits (only a lone 1 is a single crossing, and
+    it is not wide). ONE_STROKE is the share of columns allowed a second
+    crossing (a blot, a frayed stroke end).
+    """
+    on = mask.astype(np.int8)
+    starts = np.diff(on, axis=0, prepend=0) == 1  # a run of ink begins in this row
+    return float((starts.sum(axis=0) >= 2).mean()) <= ONE_STROKE
+
+
 def _holes(on: np.ndarray) -> np.ndarray:
     """Paper enclosed by ink (the loops of 0, 6, 8, 9): background not reachable from outside."""
     h, w = on.shape
@@ -153,6 +185,100 @@ def _holes(on: np.ndarray) -> np.ndarray:
     flood = np.zeros((h + 4, w + 4), np.uint8)
     cv2.floodFill(outside, flood, (0, 0), 2)
     return outside[1:-1, 1:-1] == 0
+
+
+def least_ink_paths(cost: np.ndarray, walls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-cost top-to-bottom paths to every bottom column, for several walled copies of a blob.
+
+    cost: (rows, w) per pixel; walls: (n, w) extra cost per column for copy k
+    (infinite outside the columns a path of copy k may use). A path steps at
+    most one column sideways per row, each step costing CUT_STEP. One
+    dynamic-programming pass over the rows serves all copies, a few numpy calls
+    per row (elementwise: reductions over a 3-wide axis are several times
+    slower). Returns (cost of the path ending at each column (n, w), the
+    paths' columns (n, w, rows)).
+    """
+    h, w = cost.shape
+    n = len(walls)
+    run = np.full((n, w + 2), np.inf, np.float32)  # running cost per column, infinite edges
+    walled = cost[:, None, :] + walls[None]  # (rows, n, w)
+    run[:, 1:-1] = walled[0]
+    moves = np.zeros((h, n, w), np.int8)  # 0: came from the left, 1: from above, 2: from the right
+    step = np.float32(CUT_STEP)
+    from_left, above, from_right = run[:, :-2], run[:, 1:-1], run[:, 2:]  # views, updated in place
+    for r in range(1, h):
+        left, right = from_left + step, from_right + step
+        upper = np.minimum(left, above)
+        moves[r] = np.where(right < upper, 2, left >= above)
+        np.add(np.minimum(upper, right), walled[r], out=above)
+    copies, cols = np.arange(n)[:, None], np.arange(w)[None, :]
+    paths = np.empty((n, w, h), np.int32)
+    x = np.broadcast_to(cols, (n, w))
+    for r in range(h - 1, -1, -1):
+        paths[:, :, r] = x
+        x = x + moves[r, copies, x] - 1  # move 0: came from the column on the left
+    return run[:, 1:-1].copy(), paths
+
+
+def _max_pool(image: np.ndarray, f: int) -> np.ndarray:
+    """Each f x f block (zero-padded at the far edges) -> its largest value: a stroke never vanishes."""
+    if f == 1:
+        return image
+    h, w = image.shape
+    padded = np.zeros((-(-h // f) * f, -(-w // f) * f), image.dtype)
+    padded[:h, :w] = image
+    return padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).max(axis=(1, 3))
+
+
+def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
+    """All cut points of a wide blob, left to right, with the path each cut follows (paths (cuts, rows)).
+
+    Handwriting slants and its digits overlap in x: the right arc of a 0 reaches
+    over the start of the next digit, so a straight vertical cut through the
+    joint clips one digit and hands its stroke to the other (a 0 becomes a C,
+    read 6 or 5). So each outline pinch (cut_points) is cut along the path
+    that crosses the least ink within CUT_REACH digit heights of it, stepping
+    sideways as a pen lifted between the strokes would. Paper inside a loop
+    costs like ink: a path through the middle of a 0 crosses only its thin top
+    and bottom, cheaper than running along the joint of two round digits, yet
+    it cuts a digit in half. Then SEAM_CUTS more cuts where no pinch is: the
+    cheapest unconfined paths, since two interlocked digits (0s written in one
+    movement, a 1 leaning into the next digit) may share every column, so no
+    column pinches, yet a winding path between them crosses one thin joint.
+    Cuts closer than MIN_PIECE digit heights to another or to an end are one.
+    """
+    h, w = on.shape
+    holes = _holes(on > 0)
+    pinches = cut_points(on, tall, holes)
+    f = -(-h // PATH_ROWS)  # paths are found on a copy at most PATH_ROWS tall (f times smaller)
+    cost = _max_pool((on > 0).astype(np.float32) + holes, f)
+    cols = np.arange(cost.shape[1])
+    inner = np.asarray(pinches[1:-1])
+    away = np.abs(cols[None, :] * f + f // 2 - inner[:, None]).astype(np.float32)  # in blob pixels
+    walls = np.vstack([np.zeros((1, len(cols)), np.float32),
+                       np.where(away <= max(f, CUT_REACH * tall), 0.0, np.inf).astype(np.float32)])
+    ends, paths = least_ink_paths(cost, walls)
+    if f > 1:
+        paths = np.minimum(np.repeat(paths * f + f // 2, f, axis=2)[:, :, :h], w)  # back to blob pixels
+    chosen = [(0, np.zeros(h, np.int32)), (w, np.full(h, w, np.int32))]
+    for k, c in enumerate(inner, start=1):
+        chosen.append((int(c), paths[k, np.argmin(ends[k] + CUT_DRIFT * away[k - 1])]))
+    chosen += _free_seams(ends[0], paths[0], [c for c, _ in chosen], max(2, int(MIN_PIECE * tall)))
+    chosen.sort(key=lambda cp: cp[0])
+    return [c for c, _ in chosen], np.stack([p for _, p in chosen])
+
+
+def _free_seams(ends: np.ndarray, paths: np.ndarray, taken: list[int], gap: int) -> list[tuple[int, np.ndarray]]:
+    """Up to SEAM_CUTS of the cheapest unconfined paths, as (mean column, path), at least `gap`
+    columns from every taken cut and from each other (only local minima of the cost compete)."""
+    padded = np.pad(ends, 2, constant_values=np.inf)
+    lowest = ends <= np.min([padded[i:i + len(ends)] for i in range(5)], axis=0)
+    found: list[tuple[int, np.ndarray]] = []
+    for x in np.nonzero(lowest)[0][np.argsort(ends[lowest], kind="stable")]:
+        c = int(round(paths[x].mean()))
+        if len(found) < SEAM_CUTS and all(abs(c - k) >= gap for k in taken + [f for f, _ in found]):
+            found.append((c, paths[x]))
+    return found
 
 
 def typical_height(items: list[list]) -> float:
@@ -193,8 +319,26 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
             continue
         if h > MAX_SLENDER * w:
             continue
-        out.extend(_crops(ink, labels, x, y, w, h, ids, blob))
+        found = _crops(ink, labels, x, y, w, h, ids, blob)
+        if len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids):
+            for c in found:
+                c.specks = True
+        out.extend(found)
     return out
+
+
+def _is_dot(labels: np.ndarray, stat: np.ndarray, label: int, tall: float) -> bool:
+    """A round filled speck (a period, a colon's dot, a blot): as wide as tall, under DOT_SHARE of
+    a digit, its box at least DOT_FILL inked.
+
+    A digit broken by a faint stroke falls apart into strokes (a bar, an arc,
+    a stem: long and thin) or open loops (the rings of an 8: hollow); pieces
+    that are all small filled dots were dotted, not written as a digit.
+    """
+    x, y, w, h = (int(v) for v in stat[:4])
+    if max(w, h) >= DOT_SHARE * tall or min(w, h) < DOT_ROUND * max(w, h):
+        return False
+    return np.count_nonzero(labels[y:y + h, x:x + w] == label) >= DOT_FILL * w * h
 
 
 def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list,
@@ -211,29 +355,49 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     x1, y1 = min(W, x + w + PAD), min(H, y + h + PAD)
     window = labels[y0:y1, x0:x1]
     own = (window == ids[0] if len(ids) == 1 else np.isin(window, ids)).astype(np.uint8)
+    wide = w > SPLIT_ASPECT * h
+    dx = x - x0
+    if wide and one_stroke(own[:, dx: dx + w]):
+        return []
     own = cv2.dilate(own, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge of the stroke
     crop = ink[y0:y1, x0:x1] * own
-    if w <= SPLIT_ASPECT * h:
+    if not wide:
         return [Candidate((x, y, w, h), crop)]
-    dx = x - x0
-    cuts = cut_points(own[:, dx: dx + w], h)
+    cuts, paths = cut_set(own[:, dx: dx + w], h)
     out = []
     for i, a in enumerate(cuts):
         for j in range(i + 1, len(cuts)):
             b = cuts[j]
             if b - a > MAX_PIECE * h:
                 break
-            if (i, j) == (0, len(cuts) - 1) and w > MAX_ASPECT * h:
-                continue
-            piece = crop[:, dx + a: dx + b]
-            ys = np.nonzero(piece.any(axis=1))[0]
-            if len(ys) == 0:
-                continue
-            py0, py1 = int(ys[0]), int(ys[-1]) + 1
             whole = (i, j) == (0, len(cuts) - 1)
-            out.append(Candidate((x + a, y0 + py0, b - a, py1 - py0), piece[py0:py1], blob,
-                                 1 if whole else 2, (i, j), len(cuts) - 1))
+            if whole and w > MAX_ASPECT * h:
+                continue
+            piece = _between(crop[:, dx:dx + w], paths[i], paths[j])
+            if piece is not None:
+                (px, py, pw, ph), ink_piece = piece
+                out.append(Candidate((x + px, y0 + py, pw, ph), ink_piece, blob, 1 if whole else 2, (i, j),
+                                     len(cuts) - 1))
+    tallest = max((c.box[3] for c in out), default=0)
+    for c in out:
+        c.tail = c.box[3] < SMALL_SHARE * tallest
     return out
+
+
+def _between(ink: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """The ink between two cut paths (per row: left <= column < right), trimmed to its box.
+
+    Returns ((x, y, w, h) within `ink`, the trimmed piece), or None when no ink lies between.
+    """
+    xa, xb = int(left.min()), int(right.max())
+    cols = np.arange(xa, xb)[None, :]
+    piece = ink[:, xa:xb] * ((cols >= left[:, None]) & (cols < right[:, None]))
+    ys = np.nonzero(piece.any(axis=1))[0]
+    if len(ys) == 0:
+        return None
+    xs = np.nonzero(piece.any(axis=0))[0]
+    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+    return (xa + x0, y0, x1 - x0, y1 - y0), piece[y0:y1, x0:x1]
 
 
 def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,9 +408,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
     fragments cannot talk a blob into too many digits. score: per candidate, how
     sure the classifier is it is one digit. Returns (keep, veto) masks over `found`:
     veto marks kept pieces of a blob whose best reading is still unconvincing
-    (geometric mean below MIN_READING, or one piece below MIN_PIECE_SCORE: a
-    scribble or a word cut into glyphs rarely makes every piece a clear digit),
-    to be rejected as not digits.
+    (`_convincing`), to be rejected as not digits.
     """
     keep = np.ones(len(found), bool)
     veto = np.zeros(len(found), bool)
@@ -266,7 +428,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
                 if jj != j or i not in best:
                     continue
                 x, y, w, h = found[k].box
-                if h < SMALL_SHARE * tall:  # a tail, a bar, a dash, a comma: left out, never a digit
+                if found[k].tail:  # a tail, a bar, a dash, a comma: left out, never a digit
                     options.append((best[i][0] + np.log(SKIP_SCORE), best[i][1]))
                     continue
                 sliver = np.log(NARROW_SCORE) if w < NARROW * h else 0.0
@@ -274,8 +436,26 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
             if options:
                 best[j] = max(options, key=lambda o: o[0])
         if end in best and best[end][1]:
-            keep[best[end][1]] = True
-            weakest = min(logs[k] for k in best[end][1])
-            if best[end][0] < len(best[end][1]) * np.log(MIN_READING) or weakest < np.log(MIN_PIECE_SCORE):
-                veto[best[end][1]] = True  # no reading is convincing: a scribble or a word
+            pieces = best[end][1]
+            keep[pieces] = True
+            if not _convincing(found, logs, pieces, tall):
+                veto[pieces] = True  # no reading is convincing: a scribble or a word
     return keep, veto
+
+
+def _convincing(found: list[Candidate], logs: np.ndarray, pieces: list[int], tall: int) -> bool:
+    """Is this reading of a wide blob (its kept pieces) believable as touching digits?
+
+    The classifier must like it as a whole (geometric mean of the scores at
+    least MIN_READING) and every piece (each at least MIN_PIECE_SCORE): a
+    scribble or a word cut into glyphs rarely makes every piece a clear digit.
+    And the pieces must fill the blob's height (on average LINE_SPAN of it):
+    the digits of one number stand on one line at one size, so touching digits
+    make a blob hardly taller than each of them, while a stroke that climbs or
+    zig-zags (a scribble, a flourish) makes a tall blob of short pieces.
+    """
+    scores = logs[pieces]
+    if scores.sum() < len(pieces) * np.log(MIN_READING) or scores.min() < np.log(MIN_PIECE_SCORE):
+        return False
+    return len(pieces) < 2 or np.mean([found[k].box[3] for k in pieces]) >= LINE_SPAN * tall
+

@@ -71,7 +71,8 @@ class Recognizer:
             if self.debug_on:
                 self.debug["binary"] = prep.binary
         t = _lap(timings, "candidates", t)
-        batch = normalize_batch([c.crop for c in found], ink="light")
+        found = [c for c in found if not c.tail] + [c for c in found if c.tail]  # tails last, not classified
+        batch = normalize_batch([c.crop for c in found if not c.tail], ink="light")
         t = _lap(timings, "normalize", t)
         preds = self.classifier.classify(batch)
         t = _lap(timings, "infer", t)
@@ -84,7 +85,11 @@ class Recognizer:
                        numbers=numbers, rejected=rejected, time=time_s, timings=timings)
 
     def _candidates(self, prep: preprocess.Prepared) -> list[cand.Candidate]:
-        """Lines out (long ones first, then box borders once the digit size is known), then blobs."""
+        """Lines out (long ones first, then box borders once the digit size is known), then blobs.
+
+        Clusters of specks (dots, a dashed rule) are dropped only here, after
+        they have told the border pass whether free-standing rules are present.
+        """
         first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
         clean, ruled = lines.remove_lines(prep.binary, length=first)
         found = cand.find_candidates(prep.ink, clean)
@@ -93,7 +98,7 @@ class Recognizer:
         if found and border < first and _has_borders(found, border):
             clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
             found = cand.find_candidates(prep.ink, clean)
-        return [c for c in found if not lines.is_remnant(c.box, ruled)]
+        return [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
 
     def _whole_image(self, frame: np.ndarray) -> list[cand.Candidate]:
         """A tiny input is one pre-cropped digit: the whole image is the candidate."""
@@ -107,11 +112,16 @@ class Recognizer:
         """Predictions -> accepted digits and rejected candidates, boxes in input pixels.
 
         Touching digits: keep the classifier's preferred cuts (an unconvincing
-        blob is rejected whole). Then accept or reject each candidate;
+        blob is rejected whole); `found` ends with the tails of wide blobs,
+        which have no predictions: a reading may only leave them out. Then accept or reject each candidate;
         digit-like letters beside real letters are rejected as "in a word", and
         commas/periods beside digits as "not a digit".
         """
-        keep, veto = cand.choose_cuts(found, preds.confidences * (1.0 - preds.reject))
+        read = len(preds.digits)  # found[read:] are tails: never classified, never kept
+        score = np.zeros(len(found))
+        score[:read] = preds.confidences * (1.0 - preds.reject)
+        keep, veto = cand.choose_cuts(found, score)
+        keep, veto = keep[:read], veto[:read]
         found = [c for c, k in zip(found, keep) if k]
         preds = _subset(preds, keep)
         preds.reject[veto[keep]] = 1.0

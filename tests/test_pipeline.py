@@ -178,3 +178,45 @@ def test_one_odd_glyph_does_not_make_a_number_a_word():
     letters = odd + [Rejected((74, 0, 20, 30), "not a digit", 0.9), Rejected((98, 0, 20, 30), "not a digit", 0.9)]
     kept, rejected = in_words(digits, letters)
     assert kept == [] and sum(r.reason == "in a word" for r in rejected) == 2
+
+
+def test_cut_path_separates_slanted_touching_loops():
+    """Two 0s slanted 35 degrees and touching share columns: a straight cut must clip one of them,
+    the least-ink cut path winds between them and hands almost no ink to the wrong loop."""
+    from recognizer.candidates import cut_set
+
+    def loop(cx):
+        mask = np.zeros((70, 130), np.uint8)
+        cv2.ellipse(mask, (cx, 35), (12, 26), 35, 0, 360, 1, 4)
+        return mask.astype(bool)
+
+    a, b = loop(40), loop(73)
+    assert 0 < (a & b).sum() <= 4  # touching, not crossing
+    ys, xs = np.nonzero(a | b)
+    window = np.s_[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    left, right = a[window], b[window]
+    cuts, paths = cut_set((left | right).astype(np.uint8), left.shape[0])
+    cols = np.arange(left.shape[1])[None, :]
+    wrong = [int((left & (cols >= p[:, None])).sum() + (right & (cols < p[:, None])).sum()) for p in paths[1:-1]]
+    straight = min(int(left[:, x:].sum() + right[:, :x].sum()) for x in range(left.shape[1]))
+    assert straight > 0.15 * left.sum()  # the loops really overlap in x
+    assert min(wrong) < 0.05 * left.sum(), (wrong, straight)
+
+
+def test_scribble_and_dots_are_not_digits(recognizer, mnist):
+    """A wobbly scribble (one stroke, wider than tall) and a cluster of dots beside two digits:
+    only the digits are read."""
+    from training.scenes import draw_digit
+
+    page = np.full((160, 560, 3), 235, np.uint8)
+    rng = np.random.default_rng(4)
+    ink = (140, 40, 20)
+    for x, glyph in zip((30, 90), _clear_digits(recognizer, mnist, "38")):
+        draw_digit(page, glyph, (x, 50, 44, 64), ink, rng, strength=1.0)
+    wobbly = np.array([[200, 84], [220, 64], [240, 126], [260, 92], [280, 95], [300, 81], [320, 85]], np.int32)
+    cv2.polylines(page, [wobbly], False, ink, 3, cv2.LINE_AA)  # read as a 2 before one-stroke blobs were dropped
+    for centre in ((420, 70), (424, 92), (418, 112)):  # three dots stacked close, like a colon
+        cv2.circle(page, centre, 5, ink, -1, cv2.LINE_AA)
+    res = recognizer(page)
+    assert "".join(n.text for n in res.numbers) == "38"
+    assert all(d.box[0] < 150 for d in res.digits), [(d.digit, d.box) for d in res.digits]
