@@ -103,6 +103,21 @@ def noise(rng, digits=None) -> np.ndarray:
     return cv2.dilate(img, np.ones((2, 2), np.uint8)) if rng.random() < 0.5 else img
 
 
+def scribble(rng, digits=None) -> np.ndarray:
+    """A wobbly pen line crossed out or doodled beside the digits, or a piece of one:
+    clearly wider than tall, so no digit looks like it."""
+    while True:
+        img = _canvas()
+        n = int(rng.integers(4, 11))
+        xs = np.linspace(4, 60, n)
+        ys = 32 + rng.normal(0, rng.uniform(3, 10), n)
+        pts = np.stack([xs, ys], 1).astype(np.int32)
+        cv2.polylines(img, [pts], False, 255, int(rng.integers(1, 5)), cv2.LINE_AA)
+        ys_ink, xs_ink = np.nonzero(img)
+        if np.ptp(xs_ink) >= 1.6 * np.ptp(ys_ink):
+            return img
+
+
 def half_digit(rng, digits) -> np.ndarray:
     """The top or bottom third of a real digit, as when a digit is cut by the frame edge.
 
@@ -134,7 +149,7 @@ def two_digits(rng, digits) -> np.ndarray:
     return img
 
 
-GENERATORS = [arc_fragment, blob, line, corner, crossing, letter, noise, half_digit, two_digits]
+GENERATORS = [arc_fragment, blob, line, corner, crossing, letter, noise, scribble, half_digit, two_digits]
 
 
 def make_negatives(count: int, digits: np.ndarray, seed: int) -> np.ndarray:

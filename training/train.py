@@ -29,7 +29,7 @@ BATCH = 128
 PEAK_LR = 3e-3
 WARMUP_EPOCHS = 1
 VAL_SIZE = 2000
-NEGATIVES_TRAIN = 9000
+NEGATIVES_TRAIN = 10000
 NEGATIVES_VAL = 600
 SEED = 1234
 REJECT_CLASS = 10
@@ -128,7 +128,10 @@ def main(argv=None) -> int:
     train_ds, val_ds = make_datasets(train, val, tf)
     steps = len(train[0]) // BATCH
     model = build_model()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate(steps, args.epochs, keras)),
+    # use_ema: the exported weights are an exponential moving average of the last ~2 epochs'
+    # steps (fit swaps them in at the end), which smooths out the last noisy updates.
+    optimizer = keras.optimizers.Adam(learning_rate(steps, args.epochs, keras), use_ema=True, ema_momentum=0.999)
+    model.compile(optimizer=optimizer,
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     callbacks = [keras.callbacks.ModelCheckpoint(run_dir / "checkpoint.keras", monitor="val_accuracy",
                                                  save_best_only=True),
