@@ -34,6 +34,7 @@ from recognizer.preprocess import to_gray8
 from recognizer.results import Results
 
 _WORKER = None  # the Recognizer of a worker process
+RUN = 8  # consecutive frames a worker process recognizes before the next one takes over
 
 
 def _start_worker(recognizer_kwargs: dict) -> None:
@@ -73,12 +74,13 @@ class Recognition:
     def __init__(self, source, recognizer, stopwatch=None, processes: int = 0,
                  recognizer_kwargs: dict | None = None):
         self.source, self.recognizer, self.sw = source, recognizer, stopwatch
-        self._pool = None
-        if processes > 1:
-            self._pool = ProcessPoolExecutor(processes, mp_context=_context(), initializer=_start_worker,
-                                             initargs=(recognizer_kwargs or {},))
+        self._pools: list[ProcessPoolExecutor] = []
+        if processes > 1:  # one single-process pool per worker: we choose which worker gets which frame
+            self._pools = [ProcessPoolExecutor(1, mp_context=_context(), initializer=_start_worker,
+                                               initargs=(recognizer_kwargs or {},)) for _ in range(processes)]
         self._pending: deque[tuple[Frame, Future | None]] = deque()
-        self._ahead = 2 * processes  # frames in flight: enough to keep every worker busy
+        self._ahead = 2 * RUN * processes  # frames in flight: a run queued for every worker, and the next
+        self._submitted = 0
         self._ended = False
 
     def read(self) -> tuple[Frame, Results | None, float] | None:
@@ -86,7 +88,7 @@ class Recognition:
 
         results is None for an unreadable image (frame.error says why).
         """
-        if self._pool is None:
+        if not self._pools:
             return self._read_here()
         try:
             return self._read_pooled()
@@ -101,8 +103,8 @@ class Recognition:
                 break
             future = None
             if frame.image is not None:  # gray: the recognizer's first step anyway, a third of the bytes to send
-                future = self._pool.submit(_recognize_in_worker, to_gray8(frame.image), frame.name, frame.index,
-                                           frame.time, self.recognizer.conf)
+                future = self._next_pool().submit(_recognize_in_worker, to_gray8(frame.image), frame.name,
+                                                  frame.index, frame.time, self.recognizer.conf)
             self._pending.append((frame, future))
         if not self._pending:
             return None
@@ -137,6 +139,14 @@ class Recognition:
         self.recognizer.debug_on = on
         self.recognizer.debug.clear()
 
+    def _next_pool(self) -> ProcessPoolExecutor:
+        """Runs of RUN consecutive frames to each worker in turn: a worker then mostly sees
+        neighbouring frames, whose crops it can reuse (recognizer/reuse.py), and which worker
+        reads which frame is fixed, so the output of a run does not depend on timing."""
+        pool = self._pools[(self._submitted // RUN) % len(self._pools)]
+        self._submitted += 1
+        return pool
+
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
