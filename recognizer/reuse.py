@@ -65,26 +65,26 @@ class ClassificationReuse:
     def todo(self, found: list, frame_index: int) -> list:
         """The candidates of this frame that must be classified; remembers the split for `merge`."""
         boxes = np.array([c.box for c in found], np.float64).reshape(-1, 4)
-        ink = np.array([float(c.crop.sum()) for c in found])
+        ink = np.array([cv2.sumElems(c.crop)[0] for c in found])
         hits = self._matches(boxes, ink, frame_index)
         fresh = np.array([j for j in range(len(found)) if j not in hits], np.int64)
         self._pending = (boxes, ink, hits, fresh, frame_index)
         return [found[j] for j in fresh]
 
     def _matches(self, boxes: np.ndarray, ink: np.ndarray, frame_index: int) -> dict[int, int]:
-        """{this frame's candidate: cached entry} for boxes that still hold the same handwriting."""
+        """{this frame's candidate: cached entry} for boxes that still hold the same handwriting:
+        the same size to a pixel or two, the same amount of ink, classified recently enough,
+        and overlapping once the page's shift is undone."""
         if self._preds is None or self._frame is None or not 0 < frame_index - self._frame < self.refresh:
             return {}
-        live = self._expires > frame_index
-        moved = self._boxes + np.r_[page_shift(boxes, self._boxes), 0, 0]
-        pairs = greedy_match(iou_matrix(boxes, moved) * live, MIN_IOU)
-        return {j: k for j, k in pairs if self._same(boxes[j], ink[j], self._boxes[k], self._ink[k])}
-
-    @staticmethod
-    def _same(box: np.ndarray, ink: float, old_box: np.ndarray, old_ink: float) -> bool:
-        """Same size (to a pixel or two) and the same amount of ink: the same piece of handwriting."""
-        size_ok = np.all(np.abs(box[2:] - old_box[2:]) <= np.maximum(SIZE_PX, SIZE_SHARE * box[2:]))
-        return bool(size_ok) and abs(ink - old_ink) <= INK_SHARE * max(ink, old_ink)
+        old, old_ink = self._boxes, self._ink
+        tol = np.maximum(SIZE_PX, SIZE_SHARE * boxes[:, 2:])
+        usable = ((np.abs(boxes[:, None, 2] - old[None, :, 2]) <= tol[:, :1])
+                  & (np.abs(boxes[:, None, 3] - old[None, :, 3]) <= tol[:, 1:])
+                  & (np.abs(ink[:, None] - old_ink[None, :]) <= INK_SHARE * np.maximum(ink[:, None], old_ink[None, :]))
+                  & (self._expires > frame_index)[None, :])
+        iou = iou_matrix(boxes, old + np.r_[page_shift(boxes, old, usable), 0, 0])
+        return dict(greedy_match(np.where(usable, iou, 0.0), MIN_IOU))
 
     def merge(self, fresh_preds: Predictions) -> Predictions:
         """Predictions for ALL of this frame's candidates (in their order): fresh ones from the
@@ -120,25 +120,31 @@ class ClassificationReuse:
         return self.refresh - steps
 
 
-def page_shift(boxes: np.ndarray, old: np.ndarray) -> np.ndarray:
+def page_shift(boxes: np.ndarray, old: np.ndarray, alike: np.ndarray | None = None) -> np.ndarray:
     """How far the page moved since the old boxes (dx, dy): the displacement most box pairs agree on.
 
     A hand-held camera moves the whole page, so most of this frame's boxes are an
     old box moved by one common shift (the demo moves up to a third of a digit per
-    frame). Every pair of similar size within MAX_SHIFT votes for its displacement
-    on a SHIFT_BIN grid (3x3 cells pooled, so a shift on a cell border is not split);
-    the median of the pairs near the winning cell is the shift. (0, 0) when nothing agrees.
+    frame). Every pair (of boxes `alike`, e.g. of the same size; all pairs when None)
+    within MAX_SHIFT votes for its displacement on a SHIFT_BIN grid (3x3 cells pooled,
+    so a shift on a cell border is not split); the median of the pairs near the
+    winning cell is the shift. (0, 0) when no pair can vote.
     """
     if len(boxes) == 0 or len(old) == 0:
         return np.zeros(2)
-    d = (boxes[:, None, :2] + boxes[:, None, 2:] / 2) - (old[None, :, :2] + old[None, :, 2:] / 2)
-    similar = np.all(np.abs(boxes[:, None, 2:] - old[None, :, 2:]) <= np.maximum(3, 0.25 * boxes[:, None, 2:]), axis=2)
-    d = d[similar & (np.abs(d).max(axis=2) <= MAX_SHIFT)]
-    if len(d) == 0:
+    dx = (boxes[:, 0] + boxes[:, 2] / 2)[:, None] - (old[:, 0] + old[:, 2] / 2)[None, :]
+    dy = (boxes[:, 1] + boxes[:, 3] / 2)[:, None] - (old[:, 1] + old[:, 3] / 2)[None, :]
+    near = (np.abs(dx) <= MAX_SHIFT) & (np.abs(dy) <= MAX_SHIFT)
+    if alike is not None:
+        near &= alike
+    dx, dy = dx[near], dy[near]
+    if len(dx) == 0:
         return np.zeros(2)
     half = MAX_SHIFT // SHIFT_BIN + 1
-    cells = np.rint(d / SHIFT_BIN).astype(np.int64) + half
-    votes = np.bincount(cells[:, 0] * (2 * half + 1) + cells[:, 1], minlength=(2 * half + 1) ** 2)
-    votes = cv2.boxFilter(votes.reshape(2 * half + 1, -1).astype(np.float32), -1, (3, 3), normalize=False)
-    best = (np.array(np.unravel_index(int(np.argmax(votes)), votes.shape)) - half) * SHIFT_BIN
-    return np.median(d[np.abs(d - best).max(axis=1) <= 1.5 * SHIFT_BIN], axis=0)
+    side = 2 * half + 1
+    cells = (np.rint(dx / SHIFT_BIN).astype(np.int64) + half) * side + np.rint(dy / SHIFT_BIN).astype(np.int64) + half
+    votes = cv2.boxFilter(np.bincount(cells, minlength=side * side).reshape(side, side).astype(np.float32),
+                          -1, (3, 3), normalize=False)
+    bx, by = (np.array(np.unravel_index(int(np.argmax(votes)), votes.shape)) - half) * SHIFT_BIN
+    agree = (np.abs(dx - bx) <= 1.5 * SHIFT_BIN) & (np.abs(dy - by) <= 1.5 * SHIFT_BIN)
+    return np.array([np.median(dx[agree]), np.median(dy[agree])])
