@@ -46,3 +46,17 @@ def test_workers_with_reuse_are_repeatable_and_read_what_one_process_reads(tmp_p
     assert first == again
     same = set(labels(first)) & set(labels(serial))
     assert len(same) >= 0.97 * max(len(labels(first)), len(labels(serial)))
+
+
+def test_frame_ring_hands_over_frames_by_slot_and_refuses_other_sizes():
+    import numpy as np
+
+    from recognizer.workers import FrameRing
+
+    ring = FrameRing(3, width=8, height=4)
+    frames = [np.full((4, 8), i, np.uint8) for i in range(4)]
+    slots = [ring.put(i, f) for i, f in enumerate(frames)]
+    assert slots == [0, 1, 2, 0]  # frame 3 reuses frame 0's slot (its result is back by then)
+    assert (ring.view(0) == 3).all() and (ring.view(2) == 2).all()
+    assert ring.put(4, np.zeros((5, 8), np.uint8)) is None  # a frame of another size goes pickled
+    ring.close()
