@@ -60,9 +60,14 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple
             # thin faint lines break up when thresholded: bridge their short breaks. Only thin
             # ink is bridged sideways: the flat bottoms of a row of digits must not join up.
             bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (1, GAP_PX) if vertical else (GAP_PX, 1))
-            thin = binary if vertical else cv2.subtract(binary, cv2.morphologyEx(binary, cv2.MORPH_OPEN, THIN))
-            thick |= cv2.dilate(cv2.dilate(thin, k), bridge)
+            if vertical:  # all ink counts as thin here, and the bridged copy contains `thick` itself
+                thick = cv2.dilate(thick, bridge)
+            else:
+                thin = cv2.subtract(binary, cv2.morphologyEx(binary, cv2.MORPH_OPEN, THIN))
+                thick |= cv2.dilate(cv2.dilate(thin, k), bridge)
         runs = open_straight(thick, length, vertical)
+        if not cv2.countNonZero(runs):  # no line: nothing to shrink back or keep (most frames)
+            return runs
         runs = cv2.erode(runs, k)  # back to the line itself, so ink beside it is kept
     else:
         runs = open_straight(binary, length, vertical)
