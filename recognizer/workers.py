@@ -6,9 +6,11 @@ per-crop normalization, grouping), which holds the GIL, so threads barely
 help; worker processes do. Measured on the 2-core machine, 80 demo frames in
 one run: 2 threads 1.0-1.1x, 2 processes 1.9x while a core was free (no gain
 when another job holds one: the app then defaults to one). Each worker process builds its own
-Recognizer once; frames go to it in gray (the recognizer's own first step, a
-third of the bytes) and Results come back pickled, results are handed
-back in the order the frames were read, and every frame still goes through ONE
+Recognizer once. Frames go to the workers in runs of RUN consecutive frames, one
+task per run, each run to the next worker in turn; a frame travels in gray (the
+recognizer's own first step, a third of the bytes) through memory shared with
+the workers (FrameRing), and Results come back pickled. Results are handed back
+in the order the frames were read, and every frame still goes through ONE
 classifier call. A live camera uses the in-process recognizer: there the
 newest frame and the lowest latency matter, not throughput.
 
@@ -36,7 +38,7 @@ from recognizer.preprocess import to_gray8
 from recognizer.results import Results
 
 _WORKER = None  # the Recognizer of a worker process
-RUN = 8  # consecutive frames a worker process recognizes before the next one takes over
+RUN = 8  # consecutive frames sent to a worker process as one task (then the next worker's turn)
 
 
 _RING = None  # a worker process's view of the main process's FrameRing (fork only)
@@ -86,14 +88,18 @@ def _start_worker(recognizer_kwargs: dict, ring: FrameRing | None = None) -> Non
     _RING = ring
 
 
-def _recognize_in_worker(image, name: str, index: int, time_s, conf: float) -> tuple[Results, float]:
-    """image: the gray frame, or its slot in the shared FrameRing."""
-    if isinstance(image, int):  # copied out once: OpenCV ran 10-15% slower on the shared mapping itself
-        image = _RING.view(image).copy()
+def _recognize_run_in_worker(items: list[tuple], conf: float) -> list[tuple[Results, float]]:
+    """A run of consecutive frames, each (gray frame or its FrameRing slot, name, index, time),
+    -> (Results, seconds recognizing) for each, in the same order."""
     _WORKER.conf = conf
-    t0 = time.perf_counter()
-    results = _WORKER(image, source=name, frame_index=index, time_s=time_s)
-    return results, time.perf_counter() - t0
+    out = []
+    for image, name, index, time_s in items:
+        if isinstance(image, int):  # copied out once: OpenCV ran 10-15% slower on the shared mapping itself
+            image = _RING.view(image).copy()
+        t0 = time.perf_counter()
+        results = _WORKER(image, source=name, frame_index=index, time_s=time_s)
+        out.append((results, time.perf_counter() - t0))
+    return out
 
 
 def _context():
@@ -125,8 +131,8 @@ class Recognition:
             self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
                                                initargs=(recognizer_kwargs or {}, self._ring))
                            for _ in range(processes)]
-        self._pending: deque[tuple[Frame, Future | None]] = deque()
-        self._submitted = 0
+        self._pending: deque[tuple[Frame, Future | None, int]] = deque()  # frame, its run, its place in it
+        self._handed = self._runs = 0
         self._ended = False
 
     def read(self) -> tuple[Frame, Results | None, float] | None:
@@ -142,27 +148,43 @@ class Recognition:
             raise SourceError("a recognizer worker process stopped unexpectedly") from None
 
     def _read_pooled(self) -> tuple[Frame, Results | None, float] | None:
-        while not self._ended and len(self._pending) < self._ahead:
-            frame = self.source.read()
-            if frame is None:
-                self._ended = True
-                break
-            future = None
-            if frame.image is not None:  # gray: the recognizer's first step anyway, a third of the bytes
-                image = self._hand_over(frame.image)
-                future = self._next_pool().submit(_recognize_in_worker, image, frame.name, frame.index,
-                                                  frame.time, self.recognizer.conf)
-            self._pending.append((frame, future))
+        while not self._ended and len(self._pending) + RUN <= self._ahead:
+            self._submit_run()
         if not self._pending:
             return None
-        frame, future = self._pending.popleft()
-        if future is None:
+        frame, run, place = self._pending.popleft()
+        if run is None:
             return frame, None, 0.0
-        results, seconds = future.result()
+        results, seconds = run.result()[place]
         if self.sw:
             self.sw.lap("wait")
             self.sw.stages["recognize"].append(seconds)
         return frame, results, seconds
+
+    def _submit_run(self) -> None:
+        """Read the next RUN frames and send them to the next worker as ONE task.
+
+        One round trip per run instead of per frame: the pool's threads, queues and
+        pipes cost ~0.6 ms of main-process CPU per task (measured with a worker that
+        returns at once).
+        """
+        frames, items = [], []
+        while len(frames) < RUN:
+            frame = self.source.read()
+            if frame is None:
+                self._ended = True
+                break
+            frames.append(frame)
+            if frame.image is not None:
+                items.append((self._hand_over(frame.image), frame.name, frame.index, frame.time))
+        run = self._next_pool().submit(_recognize_run_in_worker, items, self.recognizer.conf) if items else None
+        place = 0
+        for frame in frames:
+            if frame.image is None:
+                self._pending.append((frame, None, 0))
+            else:
+                self._pending.append((frame, run, place))
+                place += 1
 
     def _read_here(self) -> tuple[Frame, Results | None, float] | None:
         frame = self.source.read()
@@ -187,18 +209,19 @@ class Recognition:
         self.recognizer.debug.clear()
 
     def _hand_over(self, image: np.ndarray) -> np.ndarray | int:
-        """What is sent for a frame: its slot in the shared FrameRing, else the gray frame itself.
-        Called once per frame, in order, right before `_next_pool` (which counts the frames)."""
+        """What is sent for a frame: its slot in the shared FrameRing, else the gray frame itself
+        (gray: the recognizer's first step anyway, a third of the bytes)."""
         gray = to_gray8(image)
-        slot = self._ring.put(self._submitted, gray) if self._ring is not None else None
+        slot = self._ring.put(self._handed, gray) if self._ring is not None else None
+        self._handed += 1
         return gray if slot is None else slot
 
     def _next_pool(self) -> ProcessPoolExecutor:
-        """Runs of RUN consecutive frames to each worker in turn: a worker then mostly sees
-        neighbouring frames, whose crops it can reuse (recognizer/reuse.py), and which worker
-        reads which frame is fixed, so the output of a run does not depend on timing."""
-        pool = self._pools[(self._submitted // RUN) % len(self._pools)]
-        self._submitted += 1
+        """Runs go to the workers in turn: a worker then mostly sees neighbouring frames, whose
+        crops it can reuse (recognizer/reuse.py), and which worker reads which frame is fixed,
+        so the output of a run does not depend on timing."""
+        pool = self._pools[self._runs % len(self._pools)]
+        self._runs += 1
         return pool
 
     def close(self) -> None:
