@@ -134,7 +134,8 @@ def main(argv=None) -> None:
     free = free_cores()
     print(f"default for a headless video now: {2 if free >= FREE_CORE_NEEDED else 1} worker process(es) "
           f"({free:.1f} cores free, 2 from {FREE_CORE_NEEDED:.1f})")
-    print("stage times are medians per frame in ms; 'wait' = main process waiting on the worker processes;")
+    print("stage times are medians per frame in ms; 'wait' = main process waiting on the worker processes")
+    print("(0 for most frames: results come back a run of 8 frames at a time);")
     print("CPU = main-process CPU time per frame over all threads (+ that of the worker processes)")
     print("reuse: a crop whose box and ink match one classified in a recent frame reuses its classification")
     recognizer.app.ClassificationReuse = CountingReuse

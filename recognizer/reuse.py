@@ -21,8 +21,8 @@ What keeps it safe:
   between refresh/2 and refresh, so a static page does not re-classify all its
   crops in one frame) and is classified again;
 - the cache only ever holds the last frame this object saw, so a gap (a worker
-  process sees every Nth frame, a live camera skips frames) just means more
-  motion to match, and a seek or a long gap starts afresh.
+  process gets runs of frames, a live camera skips frames) just means more
+  motion to match, and a seek or a gap of `refresh` frames starts afresh.
 
 Off for still images (nothing to reuse); one object per process (each worker
 process keeps its own).
