@@ -7,11 +7,14 @@ Prints, all measured in this run on this machine:
     1280x720 clip rendered now by training/demo_video.py: frames per second of
     the real capture loop (recognizer.app.run, headless, writing JSON lines),
     and the median milliseconds of each stage (read, recognize, track, write)
-    and inside recognize, in one process (--workers 1); the same with 2 worker
+    and inside recognize, in one process (--workers 1) and with 2 worker
     processes (--workers 2, the default for a video file read headless when
-    other programs leave a core free);
+    other programs leave a core free), each with classification reuse off
+    (--no-reuse) and on (the default for video; recognizer/reuse.py), one
+    after the other so machine load hits both alike;
     then with the annotated video written too (draw + write stages);
-  * digit precision/recall/F1 per frame and flicker on the demo, against its ground truth;
+  * digit precision/recall/F1 per frame and flicker against the ground truth,
+    for reuse off and on;
   * the naive approach on the same clip: the same candidates, but one keras
     `model.predict` per digit (assets/models/digits.keras), timed on the first
     --baseline-frames frames, and the speed-up ratio of the real loop over it.
@@ -34,18 +37,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2  # noqa: E402
 
+import recognizer.app  # noqa: E402
 from recognizer.app import FREE_CORE_NEEDED, Stopwatch, free_cores, run  # noqa: E402
 from recognizer.cli import build_parser  # noqa: E402
+from recognizer.reuse import ClassificationReuse  # noqa: E402
 from training.demo_video import flicker, load_jsonl, render, score  # noqa: E402
 
 DEMO = ROOT / "assets" / "demo" / "demo.mp4"
 CLIP_720P = ROOT / "runs" / "bench" / "clip1280x720.mp4"
 
 
-def loop(video: Path, out_dir: Path, model: str | None, draw: bool, workers: int) -> tuple[float, dict, Path]:
+def loop(video: Path, out_dir: Path, model: str | None, draw: bool, workers: int,
+         reuse: bool = True) -> tuple[float, dict, Path]:
     """The real capture loop, headless: (frames per second, median ms per stage, JSON path)."""
-    js = out_dir / (video.stem + ".jsonl")
+    js = out_dir / f"{video.stem}_w{workers}_{'reuse' if reuse else 'noreuse'}.jsonl"
     argv = ["--source", str(video), "--json", str(js), "--no-display", "--workers", str(workers)]
+    argv += [] if reuse else ["--no-reuse"]
     # workers=2 is what `main.py --source FILE --no-display` does by default
     if draw:
         argv += ["--output", str(out_dir / (video.stem + "_annotated.mp4"))]
@@ -53,6 +60,7 @@ def loop(video: Path, out_dir: Path, model: str | None, draw: bool, workers: int
         argv += ["--model", model]
     sw = Stopwatch()
     t0, c0 = time.perf_counter(), time.process_time()
+    children0 = children_cpu()
     with contextlib.redirect_stderr(io.StringIO()):  # no progress bar in the figures
         code = run(build_parser().parse_args(argv), sw)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -61,7 +69,14 @@ def loop(video: Path, out_dir: Path, model: str | None, draw: bool, workers: int
     frames = len(sw.stages["recognize"])
     ms = sw.medians_ms()
     ms["cpu_per_frame"] = 1000 * cpu / max(frames, 1)  # all threads: what the frame costs a less busy machine
+    ms["workers_cpu_per_frame"] = 1000 * (children_cpu() - children0) / max(frames, 1)
     return frames / wall, ms, js
+
+
+def children_cpu() -> float:
+    """CPU seconds of the worker processes that have ended (they end with each run)."""
+    t = os.times()
+    return t.children_user + t.children_system
 
 
 def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[float, float]:
@@ -94,7 +109,10 @@ def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[flo
 def stages_line(ms: dict) -> str:
     order = ["read", "wait", "recognize", "track", "draw", "write"]
     line = "  ".join(f"{k} {ms[k]:.2f}" for k in order if k in ms)
-    return line + f"  | CPU {ms['cpu_per_frame']:.1f} ms/frame"
+    line += f"  | CPU {ms['cpu_per_frame']:.1f} ms/frame"
+    if ms["workers_cpu_per_frame"] > 0:
+        line += f" + workers {ms['workers_cpu_per_frame']:.1f}"
+    return line
 
 
 def substages_line(ms: dict) -> str:
@@ -116,36 +134,66 @@ def main(argv=None) -> None:
     free = free_cores()
     print(f"default for a headless video now: {2 if free >= FREE_CORE_NEEDED else 1} worker process(es) "
           f"({free:.1f} cores free, 2 from {FREE_CORE_NEEDED:.1f})")
-    print("stage times are medians per frame in ms; 'wait' = main process waiting on the worker processes;")
-    print("CPU = main-process CPU time per frame over all threads (with worker processes: the main")
-    print("process only: decoding, tracking, writing)")
+    print("stage times are medians per frame in ms; 'wait' = main process waiting on the worker processes")
+    print("(0 for most frames: results come back a run of 8 frames at a time);")
+    print("CPU = main-process CPU time per frame over all threads (+ that of the worker processes)")
+    print("reuse: a crop whose box and ink match one classified in a recent frame reuses its classification")
+    recognizer.app.ClassificationReuse = CountingReuse
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for video in (DEMO, CLIP_720P):
-            cap = cv2.VideoCapture(str(video))
-            w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-            cap.release()
-            fps, ms, js = loop(video, out, args.model, draw=False, workers=1)
-            truth = load_jsonl(video.with_suffix(".jsonl"))
-            records = load_jsonl(js)
-            per_frame = statistics.mean(len(t["digits"]) for t in truth)
-            print(f"\n{video.name} ({w}x{h}, {len(records)} frames, {per_frame:.1f} digits/frame in truth)")
-            print(f"  headless + JSON, 1 process : {fps:7.1f} fps   median ms: {stages_line(ms)}")
-            print(f"    inside recognize         : median ms: {substages_line(ms)}")
-            fps_2, ms_2, _ = loop(video, out, args.model, draw=False, workers=2)
-            print(f"  2 worker processes         : {fps_2:7.1f} fps   median ms: {stages_line(ms_2)}  "
-                  f"-> {fps_2 / fps:.2f}x")
-            fps_v, ms_v, _ = loop(video, out, args.model, draw=True, workers=1)
-            print(f"  + annotated video, 1 proc. : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
-            s, f = score(records, truth), flicker(records)
-            print(f"  digits               : precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
-                  f"F1 {s['f1']:.3f}  (tp {s['tp']} fp {s['fp']} fn {s['fn']})")
-            print(f"  flicker              : {f['flicker']:.4f} ({f['changes']} label changes "
-                  f"in {f['track_frames']} track-frames)")
-            naive_ms, naive_n = naive_per_frame_ms(video, args.baseline_frames, args.model)
-            ours_ms = 1000 / max(fps, fps_2)
-            print(f"  naive predict/digit  : {naive_ms:7.1f} ms/frame ({naive_n:.0f} predict calls/frame, "
-                  f"{args.baseline_frames} frames)  vs {ours_ms:.2f} ms/frame -> {naive_ms / ours_ms:.0f}x faster")
+            bench_video(video, out, args)
+
+
+def bench_video(video: Path, out: Path, args) -> None:
+    """All figures for one clip: reuse off/on x 1/2 processes, annotated video, accuracy, naive baseline."""
+    cap = cv2.VideoCapture(str(video))
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    cap.release()
+    truth = load_jsonl(video.with_suffix(".jsonl"))
+    per_frame = statistics.mean(len(t["digits"]) for t in truth)
+    print(f"\n{video.name} ({w}x{h}, {len(truth)} frames, {per_frame:.1f} digits/frame in truth)")
+    fps, js = {}, {}
+    for workers in (1, 2):
+        for reuse in (False, True):
+            key = (workers, reuse)
+            CountingReuse.made.clear()
+            fps[key], ms, js[key] = loop(video, out, args.model, draw=False, workers=workers, reuse=reuse)
+            label = f"{workers} process{'es' if workers > 1 else ''}, reuse {'on ' if reuse else 'off'}"
+            gain = f"  -> {fps[key] / fps[(1, False)]:.2f}x" if key != (1, False) else ""
+            print(f"  headless + JSON, {label}: {fps[key]:7.1f} fps   median ms: {stages_line(ms)}{gain}")
+            if workers == 1:
+                share = f"; {reused_share():.0%} of crops reused" if reuse else ""
+                print(f"    inside recognize{' ' * 19}: median ms: {substages_line(ms)}{share}")
+    fps_v, ms_v, _ = loop(video, out, args.model, draw=True, workers=1)
+    print(f"  + annotated video, 1 process, reuse on : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
+    for key in ((1, False), (1, True), (2, True)):
+        records = load_jsonl(js[key])
+        s, f = score(records, truth), flicker(records)
+        print(f"  {key[0]} process(es), reuse {'on ' if key[1] else 'off'}: {len(records)} frames; digits precision "
+              f"{s['precision']:.3f} recall {s['recall']:.3f} F1 {s['f1']:.3f} (tp {s['tp']} fp {s['fp']} "
+              f"fn {s['fn']}); flicker {f['flicker']:.4f} ({f['changes']} changes in {f['track_frames']} track-frames)")
+    naive_ms, naive_n = naive_per_frame_ms(video, args.baseline_frames, args.model)
+    ours_ms = 1000 / max(fps.values())
+    print(f"  naive predict/digit: {naive_ms:7.1f} ms/frame ({naive_n:.0f} predict calls/frame, "
+          f"{args.baseline_frames} frames)  vs {ours_ms:.2f} ms/frame -> {naive_ms / ours_ms:.0f}x faster")
+
+
+class CountingReuse(ClassificationReuse):
+    """The in-process reuse cache (installed in recognizer.app by main), kept so the bench can
+    say what share of crops it reused."""
+
+    made: list = []
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        CountingReuse.made.append(self)
+
+
+def reused_share() -> float:
+    """Share of crops the in-process cache of the last run reused instead of classifying."""
+    r = CountingReuse.made[-1] if CountingReuse.made else None
+    return r.reused / max(1, r.reused + r.classified) if r else 0.0
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from recognizer.capture import SourceError, open_source
 from recognizer.normalize import normalize_batch
 from recognizer.output import Outputs, save_snapshot
 from recognizer.pipeline import Recognizer
+from recognizer.reuse import REFRESH, ClassificationReuse
 from recognizer.tracking import DigitTracker
 from recognizer.workers import Recognition
 
@@ -200,9 +201,15 @@ def free_cores() -> float:
         return float(cores)
 
 
-def recognizer_kwargs(args) -> dict:
+def reuse_frames(args, source) -> int:
+    """Frames a crop's classification may be reused (recognizer/reuse.py): a video or a camera,
+    where consecutive frames show the same page, unless --no-reuse; 0 (off) for images."""
+    return 0 if args.no_reuse or not source.stream else REFRESH
+
+
+def recognizer_kwargs(args, reuse: int = 0) -> dict:
     """What a Recognizer is built from (picklable: worker processes build their own from it)."""
-    return {"model": args.model, **({"conf": args.conf} if args.conf is not None else {})}
+    return {"model": args.model, "reuse": reuse, **({"conf": args.conf} if args.conf is not None else {})}
 
 
 def make_recognizer(args, threads: int) -> Recognizer:
@@ -224,8 +231,10 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     except Exception:
         source.close()
         raise
+    reuse = reuse_frames(args, source)
+    first.reuse = ClassificationReuse(reuse) if reuse else None  # known only now the source is open
     recognition = Recognition(source, first, sw, processes=worker_count(args, source, show),
-                              recognizer_kwargs=recognizer_kwargs(args))
+                              recognizer_kwargs=recognizer_kwargs(args, reuse))
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",

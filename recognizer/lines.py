@@ -52,23 +52,58 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple
     one continuous run under the long kernel; the result is limited to real ink
     (plus a one-pixel fringe for the line's soft edge).
     """
+    vertical = along[1] > 1
     if max(across) > 1:
         k = cv2.getStructuringElement(cv2.MORPH_RECT, across)
-        vertical = along[1] > 1
         thick = cv2.dilate(binary, k)
         if min(binary.shape) >= 2 * length:  # a strip (a cheque line, a cell) has no room for guesses
             # thin faint lines break up when thresholded: bridge their short breaks. Only thin
             # ink is bridged sideways: the flat bottoms of a row of digits must not join up.
             bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (1, GAP_PX) if vertical else (GAP_PX, 1))
-            thin = binary if vertical else cv2.subtract(binary, cv2.morphologyEx(binary, cv2.MORPH_OPEN, THIN))
-            thick |= cv2.dilate(cv2.dilate(thin, k), bridge)
-        runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
+            if vertical:  # all ink counts as thin here, and the bridged copy contains `thick` itself
+                thick = cv2.dilate(thick, bridge)
+            else:
+                thin = cv2.subtract(binary, cv2.morphologyEx(binary, cv2.MORPH_OPEN, THIN))
+                thick |= cv2.dilate(cv2.dilate(thin, k), bridge)
+        runs = open_straight(thick, length, vertical)
+        if not cv2.countNonZero(runs):  # no line: nothing to shrink back or keep (most frames)
+            return runs
         runs = cv2.erode(runs, k)  # back to the line itself, so ink beside it is kept
     else:
-        runs = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, along))
+        runs = open_straight(binary, length, vertical)
     if not runs.any():
         return runs
     return cv2.dilate(runs & binary, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+
+
+def open_straight(binary: np.ndarray, length: int, vertical: bool) -> np.ndarray:
+    """Opening by a straight line `length` px long: pixel for pixel what
+    cv2.morphologyEx(MORPH_OPEN, a 1-px-wide rectangle) gives, borders included, 3-6x cheaper.
+
+    OpenCV's rectangle erosion costs about `length` operations a pixel (2 ms a frame for the
+    two directions at 720x576). A minimum over a window of n pixels is the minimum of two
+    windows of n/2 shifted against each other, so the window doubles with each cv2.min of
+    the image with itself shifted: log2(length) steps. The dilation back is only done when
+    the erosion left anything (most frames have no line).
+    """
+    runs = _window_extreme(binary, length, vertical, cv2.min, 255)
+    if not cv2.countNonZero(runs):
+        return runs
+    return _window_extreme(runs, length, vertical, cv2.max, 0)
+
+
+def _window_extreme(image: np.ndarray, length: int, vertical: bool, op, outside: int) -> np.ndarray:
+    """op (cv2.min: erosion, cv2.max: dilation) over a centred window of `length` px along rows
+    (or columns); pixels outside the image count as `outside`, as in OpenCV's default border."""
+    before = length // 2  # where OpenCV anchors an even or odd kernel
+    pad = (before, length - 1 - before, 0, 0) if vertical else (0, 0, before, length - 1 - before)
+    x = cv2.copyMakeBorder(image, *pad, cv2.BORDER_CONSTANT, value=outside)
+    covered = 1
+    while covered < length:
+        step = min(covered, length - covered)
+        x = op(x[:-step], x[step:]) if vertical else op(x[:, :-step], x[:, step:])
+        covered += step
+    return x
 
 
 def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool = True,

@@ -22,6 +22,7 @@ from recognizer.classifier import DigitClassifier, Predictions
 from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Rejected, Results
+from recognizer.reuse import ClassificationReuse
 
 CONF = 0.5  # accept a digit whose probability is at least this (when the model names no threshold)
 REJECT = 0.5  # reject a candidate whose "not a digit" probability is at least this (model names none)
@@ -43,17 +44,20 @@ class Recognizer:
     max_side: long side of the internal working image (bigger photos are shrunk).
     polarity: "auto", "dark" (dark ink on light paper) or "light" (chalk, white on dark).
     debug: keep the last binary image and 28x28 batch in `self.debug` for a debug view.
+    reuse: video only: reuse a crop's classification for up to this many frames while its
+           box and ink stay put (recognizer/reuse.py); 0 (default) classifies every crop.
     """
 
     def __init__(self, model=None, conf: float | None = None, reject: float | None = None,
                  max_side: int = preprocess.MAX_SIDE, polarity: str = "auto", threads: int = 2,
-                 debug: bool = False):
+                 debug: bool = False, reuse: int = 0):
         self.classifier = DigitClassifier(model, threads=threads)
         meta = self.classifier.metadata
         self.conf = conf if conf is not None else float(meta.get("conf_threshold", CONF))
         self.reject = reject if reject is not None else float(meta.get("reject_threshold", REJECT))
         self.max_side, self.polarity, self.debug_on = max_side, polarity, debug
         self.debug: dict = {}
+        self.reuse = ClassificationReuse(reuse) if reuse else None
 
     def __call__(self, frame: np.ndarray, source: str = "", frame_index: int = 0,
                  time_s: float | None = None) -> Results:
@@ -71,10 +75,15 @@ class Recognizer:
             if self.debug_on:
                 self.debug["binary"] = prep.binary
         t = _lap(timings, "candidates", t)
-        found = [c for c in found if not c.tail] + [c for c in found if c.tail]  # tails last, not classified
-        batch = normalize_batch([c.crop for c in found if not c.tail], ink="light")
+        heads = [c for c in found if not c.tail]
+        found = heads + [c for c in found if c.tail]  # tails last: never classified
+        reuse = None if self.debug_on else self.reuse  # the debug view shows every crop
+        todo = heads if reuse is None else reuse.todo(heads, frame_index)
+        batch = normalize_batch([c.crop for c in todo], ink="light")
         t = _lap(timings, "normalize", t)
         preds = self.classifier.classify(batch)
+        if reuse is not None:
+            preds = reuse.merge(preds)
         t = _lap(timings, "infer", t)
         digits, rejected = self._read(found, preds, scale, (w, h))
         numbers = group_numbers(digits)

@@ -75,9 +75,16 @@ class Track:
     history: deque = field(default_factory=deque)  # recent probability vectors (10 digit classes)
     shown: int | None = None  # label on screen, None until confident
     missed: int = 0  # frames since last matched
+    mean: np.ndarray | None = None  # mean of `history`, kept up to date by `add`
 
-    def mean_probs(self) -> np.ndarray:
-        return np.mean(self.history, axis=0)
+    def add(self, probs: np.ndarray) -> None:
+        """One more frame's probabilities; the mean is computed once here, not at every use."""
+        self.history.append(probs)
+        self.mean = sum(self.history) / len(self.history)
+
+    def forget(self) -> None:
+        self.history.clear()
+        self.mean = None
 
 
 def digit_probs(d: Digit) -> np.ndarray:
@@ -113,8 +120,9 @@ class DigitTracker:
         tb = np.array([t.box for t in self.tracks], np.float64).reshape(-1, 4)
         db = np.array([d.box for d in digits], np.float64).reshape(-1, 4)
         pairs = greedy_match(iou_matrix(tb, db), self.min_iou)
-        free_t = [i for i in range(len(tb)) if i not in {p[0] for p in pairs}]
-        free_d = [j for j in range(len(db)) if j not in {p[1] for p in pairs}]
+        taken_t, taken_d = {p[0] for p in pairs}, {p[1] for p in pairs}
+        free_t = [i for i in range(len(tb)) if i not in taken_t]
+        free_d = [j for j in range(len(db)) if j not in taken_d]
         if free_t and free_d:
             close = centroid_closeness(tb[free_t], db[free_d])
             pairs += [(free_t[r], free_d[c]) for r, c in greedy_match(close, 0.5)]
@@ -122,7 +130,7 @@ class DigitTracker:
 
     def _decide(self, track: Track) -> None:
         """Hysteresis: show when confident, switch only when clearly beaten, hide when doubtful."""
-        mean = track.mean_probs()
+        mean = track.mean
         best = int(mean.argmax())
         if track.shown is None:
             if mean[best] >= self.show:
@@ -152,10 +160,10 @@ class DigitTracker:
                 self.tracks.append(track)
             track.box, track.missed = tuple(d.box), 0
             if self._at_edge(d.box, results):  # half a digit: its reading must not stick
-                track.history.clear()
+                track.forget()
                 track.shown = None
             else:
-                track.history.append(digit_probs(d))
+                track.add(digit_probs(d))
                 self._decide(track)
             owner[j] = track
         self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
@@ -171,8 +179,7 @@ class DigitTracker:
                 reason = "unconfirmed" if track.history else "at frame edge"
                 results.rejected.append(Rejected(d.box, reason, float(d.confidence)))
                 continue
-            mean = track.mean_probs()
-            d.digit, d.confidence = track.shown, float(mean[track.shown])
+            d.digit, d.confidence = track.shown, float(track.mean[track.shown])
             kept.append(d)
         results.digits = kept
         results.numbers = relabel_numbers(results.numbers, kept)

@@ -249,3 +249,87 @@ def test_camera_lost_mid_run_stops_with_a_message_and_keeps_the_outputs(drawn_cl
     while cap.read()[0]:
         n += 1
     assert n == len(records)
+
+
+# ---- classification reuse across frames ----------------------------------------------------------
+
+def moved_candidates(shift: tuple[int, int], ink: int = 200):
+    """Three digit-sized candidates on a page moved by `shift` px."""
+    from recognizer.candidates import Candidate
+
+    boxes = [(100, 80, 30, 45), (160, 84, 28, 44), (400, 300, 32, 46)]
+    return [Candidate((x + shift[0], y + shift[1], w, h), np.full((h, w), ink, np.uint8)) for x, y, w, h in boxes]
+
+
+def fake_predictions(n: int, digit: int):
+    from recognizer.classifier import Predictions
+
+    probs = np.full((n, 11), 0.01)
+    probs[:, digit] = 0.9
+    return Predictions(np.full(n, digit), np.full(n, 0.9), np.full(n, 0.01), probs)
+
+
+def test_page_shift_is_the_motion_most_boxes_agree_on():
+    from recognizer.reuse import page_shift
+
+    old = np.array([c.box for c in moved_candidates((0, 0))], float)
+    new = np.array([c.box for c in moved_candidates((13, -6))] + [(600, 20, 30, 40)], float)  # + a newcomer
+    assert np.allclose(page_shift(new, old), (13, -6))
+    assert np.allclose(page_shift(new, old[:0]), (0, 0))
+
+
+def test_reuse_follows_the_page_and_reclassifies_new_changed_and_expired_crops():
+    from recognizer.reuse import ClassificationReuse
+
+    reuse = ClassificationReuse(refresh=4)
+    assert len(reuse.todo(moved_candidates((0, 0)), 0)) == 3  # nothing seen yet
+    reuse.merge(fake_predictions(3, 7))
+    todo = reuse.todo(moved_candidates((9, 4)), 1)  # the camera moved: same handwriting, reused
+    assert todo == []
+    merged = reuse.merge(fake_predictions(0, 7))
+    assert list(merged.digits) == [7, 7, 7] and merged.probs.shape == (3, 11)
+    assert len(reuse.todo(moved_candidates((9, 4), ink=120), 2)) == 3  # the ink changed: classify again
+    reuse.merge(fake_predictions(3, 2))
+    ages = []
+    for frame in range(3, 12):  # every crop is classified again within `refresh` frames, not all at once
+        ages.append(len(reuse.todo(moved_candidates((9, 4), ink=120), frame)))
+        reuse.merge(fake_predictions(ages[-1], 2))
+    assert sum(ages) >= 3 * 9 // 4 and max(ages) < 3
+    assert len(reuse.todo(moved_candidates((9, 4), ink=120), 30)) == 3  # a long gap: start afresh
+
+
+def test_reuse_reads_the_same_digits_as_classifying_every_crop_with_fewer_crops(drawn_clip):
+    """On a clip the test renders (the demo camera over fresh MNIST test digits): every frame's
+    digits with reuse are those read without it, while far fewer crops go through the classifier."""
+    from recognizer.pipeline import Recognizer
+    from recognizer.reuse import REFRESH
+
+    plain, reusing = Recognizer(threads=1), Recognizer(threads=1, reuse=REFRESH)
+    cap = cv2.VideoCapture(str(drawn_clip))
+    both = only_one = 0
+    index = 0
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        a = {(d.box, d.digit) for d in plain(image, frame_index=index).digits}
+        b = {(d.box, d.digit) for d in reusing(image, frame_index=index).digits}
+        both, only_one = both + len(a & b), only_one + len(a ^ b)
+        index += 1
+    assert index == 40 and both > 1000
+    assert only_one <= 0.03 * both
+    stats = reusing.reuse
+    assert stats.reused > stats.classified  # most crops were taken over from a recent frame
+
+
+def test_reuse_is_on_for_videos_and_cameras_only_and_off_with_no_reuse():
+    from types import SimpleNamespace
+
+    from recognizer.app import reuse_frames
+    from recognizer.cli import build_parser
+    from recognizer.reuse import REFRESH
+
+    video, image = SimpleNamespace(stream=True), SimpleNamespace(stream=False)
+    assert reuse_frames(build_parser().parse_args([]), video) == REFRESH
+    assert reuse_frames(build_parser().parse_args(["--no-reuse"]), video) == 0
+    assert reuse_frames(build_parser().parse_args([]), image) == 0  # still images: every crop classified

@@ -10,19 +10,53 @@ from recognizer.cli import build_parser
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo" / "demo.mp4"
 
 
-def records(tmp_path: Path, workers: int, frames: int = 30) -> list[dict]:
-    out = tmp_path / f"w{workers}.jsonl"
+def records(tmp_path: Path, workers: int, frames: int = 30, *extra: str) -> list[dict]:
+    out = tmp_path / f"w{workers}{''.join(extra)}.jsonl"
     args = build_parser().parse_args(["--source", str(DEMO), "--no-display", "--json", str(out),
-                                      "--workers", str(workers), "--max-frames", str(frames)])
+                                      "--workers", str(workers), "--max-frames", str(frames), *extra])
     assert run(args) == 0
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
-def test_two_worker_processes_write_what_one_process_writes(tmp_path):
+def labels(recs: list[dict]) -> list[tuple]:
+    """(frame, box, digit) of every digit written."""
+    return [(r["frame"], tuple(d["box"]), d["digit"]) for r in recs for d in r["digits"]]
+
+
+@pytest.fixture(autouse=True)
+def demo_video():
     if not DEMO.is_file():
         pytest.skip(f"demo video absent: {DEMO} (python -m training.demo_video)")
-    serial, parallel = records(tmp_path, 1), records(tmp_path, 2)
+
+
+def test_two_worker_processes_write_what_one_process_writes(tmp_path):
+    serial, parallel = records(tmp_path, 1, 30, "--no-reuse"), records(tmp_path, 2, 30, "--no-reuse")
     assert len(serial) == len(parallel) == 30
     assert [r["frame"] for r in parallel] == list(range(30))  # in order, none dropped
     assert sum(len(r["digits"]) for r in serial) > 100  # the demo has ~20 digits a frame
     assert parallel == serial  # same digits, boxes, confidences and track ids
+
+
+def test_workers_with_reuse_are_repeatable_and_read_what_one_process_reads(tmp_path):
+    """With reuse each worker remembers only the frames it saw; which worker gets which frame is
+    fixed (runs of consecutive frames), so a run's output does not depend on timing."""
+    first, again = records(tmp_path / "a", 2, 40), records(tmp_path / "b", 2, 40)
+    serial = records(tmp_path, 1, 40)
+    assert [r["frame"] for r in first] == list(range(40))
+    assert first == again
+    same = set(labels(first)) & set(labels(serial))
+    assert len(same) >= 0.97 * max(len(labels(first)), len(labels(serial)))
+
+
+def test_frame_ring_hands_over_frames_by_slot_and_refuses_other_sizes():
+    import numpy as np
+
+    from recognizer.workers import FrameRing
+
+    ring = FrameRing(3, width=8, height=4)
+    frames = [np.full((4, 8), i, np.uint8) for i in range(4)]
+    slots = [ring.put(i, f) for i, f in enumerate(frames)]
+    assert slots == [0, 1, 2, 0]  # frame 3 reuses frame 0's slot (its result is back by then)
+    assert (ring.view(0) == 3).all() and (ring.view(2) == 2).all()
+    assert ring.put(4, np.zeros((5, 8), np.uint8)) is None  # a frame of another size goes pickled
+    ring.close()
