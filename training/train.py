@@ -94,7 +94,7 @@ def parse_args(argv=None):
     p.add_argument("--data", help="folder with the four MNIST IDX files (default: $MNIST_DIR, "
                    "../shared/data/mnist, else download via keras.datasets)")
     p.add_argument("--epochs", type=int, default=EPOCHS)
-    p.add_argument("--extra", default="usps",
+    p.add_argument("--extra", default="usps,orand",
                    help="comma-separated real crop sets added to training: usps, orand, or 'none'")
     p.add_argument("--out", default="assets/models", help="export folder (default: assets/models)")
     p.add_argument("--run-dir", default="runs/train", help="checkpoints and CSV log (default: runs/train)")
