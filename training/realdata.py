@@ -79,6 +79,14 @@ def load_orand_digits(split: str = "train"):
     return _stack(crops, labels)
 
 
+EXTRA_FOLDERS = {"usps": "usps_zip", "orand": "orand_car_a"}
+
+
+def extra_available(name: str) -> bool:
+    """Whether the folder of an extra training set is on this machine."""
+    return (REALWORLD / EXTRA_FOLDERS[name]).is_dir()
+
+
 def load_extra_training(names: list[str]):
     """The optional extra real crops for training (`--extra usps,orand`)."""
     loaders = {"usps": lambda: load_usps("train"), "orand": lambda: load_orand_digits("train")}

@@ -20,7 +20,7 @@ import numpy as np
 
 from training.data import DataError, data_fingerprint, load_mnist
 from training.negatives import make_negatives
-from training.realdata import load_extra_training
+from training.realdata import extra_available, load_extra_training
 from recognizer.normalize import normalize_batch
 
 # Hyper-parameters
@@ -35,6 +35,17 @@ SEED = 1234
 REJECT_CLASS = 10
 REPRESENTATIVE = 500  # crops that calibrate int8 quantization at export
 MAX_FALSE_REJECT = 0.002  # at most this share of held-back digits may be rejected
+DEFAULT_EXTRA = ["usps", "orand"]  # real crops added to MNIST by default (docs/model.md says why)
+
+
+def default_extra() -> list[str]:
+    """The real crop sets the shipped model was trained with, where this machine has them: a
+    user without ../shared/data/realworld still trains (on MNIST alone), and is told so."""
+    present = [name for name in DEFAULT_EXTRA if extra_available(name)]
+    if present != DEFAULT_EXTRA:
+        missing = ", ".join(sorted(set(DEFAULT_EXTRA) - set(present)))
+        print(f"note: real-world crops absent ({missing}); training without them", file=sys.stderr)
+    return present
 
 
 def prepare_data(args):
@@ -94,13 +105,17 @@ def parse_args(argv=None):
     p.add_argument("--data", help="folder with the four MNIST IDX files (default: $MNIST_DIR, "
                    "../shared/data/mnist, else download via keras.datasets)")
     p.add_argument("--epochs", type=int, default=EPOCHS)
-    p.add_argument("--extra", default="usps,orand",
-                   help="comma-separated real crop sets added to training: usps, orand, or 'none'")
+    p.add_argument("--extra", default=None,
+                   help="comma-separated real crop sets added to training: usps, orand, or 'none' "
+                        f"(default: {','.join(DEFAULT_EXTRA)} when ../shared/data/realworld has them)")
     p.add_argument("--out", default="assets/models", help="export folder (default: assets/models)")
     p.add_argument("--run-dir", default="runs/train", help="checkpoints and CSV log (default: runs/train)")
     p.add_argument("--limit", type=int, default=0, help="train on only this many crops (smoke tests)")
     args = p.parse_args(argv)
-    args.extra = [] if args.extra in ("", "none") else args.extra.split(",")
+    if args.extra is None:
+        args.extra = default_extra()
+    else:
+        args.extra = [] if args.extra in ("", "none") else args.extra.split(",")
     return args
 
 
