@@ -193,31 +193,51 @@ def least_ink_paths(cost: np.ndarray, walls: np.ndarray) -> tuple[np.ndarray, np
     cost: (rows, w) per pixel; walls: (n, w) extra cost per column for copy k
     (infinite outside the columns a path of copy k may use). A path steps at
     most one column sideways per row, each step costing CUT_STEP. One
-    dynamic-programming pass over the rows serves all copies, a few numpy calls
-    per row (elementwise: reductions over a 3-wide axis are several times
-    slower). Returns (cost of the path ending at each column (n, w), the
-    paths' columns (n, w, rows)).
+    dynamic-programming pass over the rows serves all copies. Returns (cost of
+    the path ending at each column (n, w), the step taken into each pixel
+    (rows, n, w): -1 came from the left, 0 from above, +1 from the right);
+    `trace` follows the steps back for the few paths that are used.
+
+    Why it is shaped so: the loop over rows is the cost (numpy's per-call
+    overhead on rows ~300 values long), so each row is 4 in-place ufunc calls on
+    views made once, min(left, right) + step being exactly min(left + step,
+    right + step) in float32 (rounding is monotonic). The steps are derived
+    after the loop from the kept rows in a few whole-array calls, with the same
+    comparisons and tie order as a per-row choice.
     """
     h, w = cost.shape
     n = len(walls)
-    run = np.full((n, w + 2), np.inf, np.float32)  # running cost per column, infinite edges
-    walled = cost[:, None, :] + walls[None]  # (rows, n, w)
-    run[:, 1:-1] = walled[0]
-    moves = np.zeros((h, n, w), np.int8)  # 0: came from the left, 1: from above, 2: from the right
+    runs = np.full((h, n, w + 2), np.inf, np.float32)  # running cost per row and column, infinite edges
+    runs[:, :, 1:-1] = cost[:, None, :] + walls[None]
     step = np.float32(CUT_STEP)
-    from_left, above, from_right = run[:, :-2], run[:, 1:-1], run[:, 2:]  # views, updated in place
+    side = np.empty((n, w), np.float32)
+    lefts, aboves, rights = [r[:, :-2] for r in runs], [r[:, 1:-1] for r in runs], [r[:, 2:] for r in runs]
     for r in range(1, h):
-        left, right = from_left + step, from_right + step
-        upper = np.minimum(left, above)
-        moves[r] = np.where(right < upper, 2, left >= above)
-        np.add(np.minimum(upper, right), walled[r], out=above)
-    copies, cols = np.arange(n)[:, None], np.arange(w)[None, :]
-    paths = np.empty((n, w, h), np.int32)
-    x = np.broadcast_to(cols, (n, w))
+        np.minimum(lefts[r - 1], rights[r - 1], out=side)
+        side += step
+        np.minimum(side, aboves[r - 1], out=side)
+        aboves[r] += side
+    prev = runs[:-1]
+    left, above, right = prev[..., :-2] + step, prev[..., 1:-1], prev[..., 2:] + step
+    steps = np.zeros((h, n, w), np.int8)
+    steps[1:] = np.where(right < np.minimum(left, above), 1, (left >= above).view(np.int8) - 1)
+    return runs[-1, :, 1:-1].copy(), steps
+
+
+def trace(steps: np.ndarray, copy: int, x: int) -> np.ndarray:
+    """The columns (rows,) of copy `copy`'s least-cost path ending at bottom column x.
+
+    Followed back one row at a time in plain Python: a path is ~64 scalar
+    look-ups, far cheaper than tracing every column of every copy with numpy.
+    """
+    h, n, w = steps.shape
+    flat = memoryview(steps).cast("b")  # plain ints, no numpy scalar per look-up
+    path = [0] * h
+    base = copy * w
     for r in range(h - 1, -1, -1):
-        paths[:, :, r] = x
-        x = x + moves[r, copies, x] - 1  # move 0: came from the column on the left
-    return run[:, 1:-1].copy(), paths
+        path[r] = x
+        x += flat[r * n * w + base + x]
+    return np.array(path, np.int32)
 
 
 def _max_pool(image: np.ndarray, f: int) -> np.ndarray:
@@ -257,27 +277,35 @@ def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
     away = np.abs(cols[None, :] * f + f // 2 - inner[:, None]).astype(np.float32)  # in blob pixels
     walls = np.vstack([np.zeros((1, len(cols)), np.float32),
                        np.where(away <= max(f, CUT_REACH * tall), 0.0, np.inf).astype(np.float32)])
-    ends, paths = least_ink_paths(cost, walls)
-    if f > 1:
-        paths = np.minimum(np.repeat(paths * f + f // 2, f, axis=2)[:, :, :h], w)  # back to blob pixels
+    ends, steps = least_ink_paths(cost, walls)
+
+    def path(copy: int, x: int) -> np.ndarray:
+        """Copy `copy`'s path to bottom column x, in blob pixels (rows, )."""
+        p = trace(steps, copy, x)
+        return p if f == 1 else np.minimum(np.repeat(p * f + f // 2, f)[:h], w)
+
     chosen = [(0, np.zeros(h, np.int32)), (w, np.full(h, w, np.int32))]
     for k, c in enumerate(inner, start=1):
-        chosen.append((int(c), paths[k, np.argmin(ends[k] + CUT_DRIFT * away[k - 1])]))
-    chosen += _free_seams(ends[0], paths[0], [c for c, _ in chosen], max(2, int(MIN_PIECE * tall)))
+        chosen.append((int(c), path(k, int(np.argmin(ends[k] + CUT_DRIFT * away[k - 1])))))
+    chosen += _free_seams(ends[0], lambda x: path(0, x), [c for c, _ in chosen], max(2, int(MIN_PIECE * tall)))
     chosen.sort(key=lambda cp: cp[0])
     return [c for c, _ in chosen], np.stack([p for _, p in chosen])
 
 
-def _free_seams(ends: np.ndarray, paths: np.ndarray, taken: list[int], gap: int) -> list[tuple[int, np.ndarray]]:
+def _free_seams(ends: np.ndarray, path, taken: list[int], gap: int) -> list[tuple[int, np.ndarray]]:
     """Up to SEAM_CUTS of the cheapest unconfined paths, as (mean column, path), at least `gap`
-    columns from every taken cut and from each other (only local minima of the cost compete)."""
+    columns from every taken cut and from each other (only local minima of the cost compete).
+    path(x): the unconfined path ending at column x (traced only for the minima looked at)."""
     padded = np.pad(ends, 2, constant_values=np.inf)
     lowest = ends <= np.min([padded[i:i + len(ends)] for i in range(5)], axis=0)
     found: list[tuple[int, np.ndarray]] = []
     for x in np.nonzero(lowest)[0][np.argsort(ends[lowest], kind="stable")]:
-        c = int(round(paths[x].mean()))
-        if len(found) < SEAM_CUTS and all(abs(c - k) >= gap for k in taken + [f for f, _ in found]):
-            found.append((c, paths[x]))
+        if len(found) >= SEAM_CUTS:
+            break
+        p = path(int(x))
+        c = int(round(p.mean()))
+        if all(abs(c - k) >= gap for k in taken + [f for f, _ in found]):
+            found.append((c, p))
     return found
 
 
