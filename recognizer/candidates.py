@@ -55,6 +55,7 @@ CUT_DRIFT = 0.02  # ... and where it ends, this much per column away from the pi
 PATH_ROWS = 64  # cut paths are found on a copy of a tall blob shrunk to this many rows (cost)
 SEAM_CUTS = 1  # cheapest seams added as cut points where no pinch is (each adds spans to classify)
 PAD = 2  # pixels of paper kept around each crop
+SQUARE3 = np.ones((3, 3), np.uint8)
 
 
 @dataclass
@@ -153,13 +154,21 @@ def cut_points(mask: np.ndarray, tall: float, holes: np.ndarray | None = None) -
     order = np.argsort(score[gap:w - gap], kind="stable") + gap
     most = min(MAX_CUTS, int(round(CUTS_PER_HEIGHT * w / max(tall, 1))))
     cuts: list[int] = []
-    for x in order:
+    for x in order[_local_minima(score)[order]].tolist():
         if len(cuts) >= most:
             break
-        lo, hi = max(0, x - 2), min(w, x + 3)
-        if score[x] <= score[lo:hi].min() and all(abs(x - c) >= gap for c in cuts):
-            cuts.append(int(x))
+        if all(abs(x - c) >= gap for c in cuts):
+            cuts.append(x)
     return [0] + sorted(cuts) + [w]
+
+
+def _local_minima(values: np.ndarray, reach: int = 2) -> np.ndarray:
+    """Which values are the least within `reach` places either side (the ends: within the array).
+
+    One whole-array pass instead of a slice minimum per place looked at in a loop.
+    """
+    padded = np.pad(values, reach, constant_values=np.inf)
+    return values <= np.min([padded[i:i + len(values)] for i in range(2 * reach + 1)], axis=0)
 
 
 def one_stroke(mask: np.ndarray) -> bool:
@@ -296,8 +305,7 @@ def _free_seams(ends: np.ndarray, path, taken: list[int], gap: int) -> list[tupl
     """Up to SEAM_CUTS of the cheapest unconfined paths, as (mean column, path), at least `gap`
     columns from every taken cut and from each other (only local minima of the cost compete).
     path(x): the unconfined path ending at column x (traced only for the minima looked at)."""
-    padded = np.pad(ends, 2, constant_values=np.inf)
-    lowest = ends <= np.min([padded[i:i + len(ends)] for i in range(5)], axis=0)
+    lowest = _local_minima(ends)
     found: list[tuple[int, np.ndarray]] = []
     for x in np.nonzero(lowest)[0][np.argsort(ends[lowest], kind="stable")]:
         if len(found) >= SEAM_CUTS:
@@ -387,7 +395,7 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     dx = x - x0
     if wide and one_stroke(own[:, dx: dx + w]):
         return []
-    own = cv2.dilate(own, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge of the stroke
+    own = cv2.dilate(own, SQUARE3)  # keep the anti-aliased edge of the stroke
     crop = ink[y0:y1, x0:x1] * own
     if not wide:
         return [Candidate((x, y, w, h), crop)]
@@ -420,12 +428,10 @@ def _between(ink: np.ndarray, left: np.ndarray, right: np.ndarray):
     xa, xb = int(left.min()), int(right.max())
     cols = np.arange(xa, xb)[None, :]
     piece = ink[:, xa:xb] * ((cols >= left[:, None]) & (cols < right[:, None]))
-    ys = np.nonzero(piece.any(axis=1))[0]
-    if len(ys) == 0:
+    x0, y0, pw, ph = cv2.boundingRect(piece)  # box of the nonzero pixels, one call
+    if pw == 0:
         return None
-    xs = np.nonzero(piece.any(axis=0))[0]
-    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
-    return (xa + x0, y0, x1 - x0, y1 - y0), piece[y0:y1, x0:x1]
+    return (xa + x0, y0, pw, ph), piece[y0:y0 + ph, x0:x0 + pw]
 
 
 def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
