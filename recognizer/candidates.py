@@ -82,11 +82,13 @@ def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, labels = cv2.connectedComponents(binary, connectivity=8)
     stats = np.zeros((n, 5), np.int32)
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    for contour, (_, _, _, parent) in zip(contours, hierarchy[0] if hierarchy is not None else []):
-        if parent == -1:  # an outer boundary (RETR_CCOMP: holes are one level down)
-            x, y = contour[0, 0]
-            bx, by, bw, bh = cv2.boundingRect(contour)
-            stats[labels[y, x]] = (bx, by, bw, bh, bw * bh)
+    if hierarchy is None:
+        return labels, stats
+    outer = [contours[i] for i in np.flatnonzero(hierarchy[0][:, 3] == -1).tolist()]  # RETR_CCOMP: holes one level down
+    if outer:  # per contour only what needs it (its box); the rest in whole-array steps
+        first = np.array([c[0, 0] for c in outer])
+        boxes = np.array([cv2.boundingRect(c) for c in outer], np.int32)
+        stats[labels[first[:, 1], first[:, 0]]] = np.column_stack([boxes, boxes[:, 2] * boxes[:, 3]])
     return labels, stats
 
 
@@ -329,12 +331,13 @@ def estimate_height(binary: np.ndarray) -> float:
     Lets the line remover tell a ruled line from the long stroke of a big digit.
     """
     f = 4 if min(binary.shape) >= 200 else 1
-    small = binary[::f, ::f] if f > 1 else binary
+    small = np.ascontiguousarray(binary[::f, ::f])  # OpenCV would copy a strided view once per call
     _, stats = components(small)
     H, W = small.shape
     min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(binary.shape)) / f
-    items = [[x, y, w, h, None] for x, y, w, h, a in stats[1:]
-             if h >= min_h and h <= MAX_SIZE_SHARE * H and w <= MAX_SIZE_SHARE * W]
+    x, y, w, h = stats[1:, :4].T
+    keep = (h >= min_h) & (h <= MAX_SIZE_SHARE * H) & (w <= MAX_SIZE_SHARE * W)  # one pass, not a loop over rows
+    items = [[*box, None] for box in stats[1:, :4][keep].tolist()]
     return typical_height(items) * f
 
 
@@ -343,8 +346,9 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
     H, W = binary.shape
     labels, stats = components(binary)
     min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(H, W))
-    pieces = [[int(x), int(y), int(w), int(h), [i]] for i, (x, y, w, h, area) in enumerate(stats)
-              if i > 0 and area >= 4 and max(w, h) >= min_h / 3]
+    big = (stats[:, 4] >= 4) & (np.maximum(stats[:, 2], stats[:, 3]) >= min_h / 3)
+    big[0] = False  # row 0: paper
+    pieces = [[*stats[i, :4].tolist(), [i]] for i in np.flatnonzero(big).tolist()]
     tall = typical_height([p for p in pieces if p[3] >= min_h])
     items = [b for b in merge_pieces(pieces, tall)
              if b[3] >= min_h and not (b[3] > MAX_SIZE_SHARE * H and b[2] > MAX_SIZE_SHARE * W)]
