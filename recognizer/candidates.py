@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from recognizer.numeric import median
+
 MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
 MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
@@ -322,7 +324,7 @@ def _free_seams(ends: np.ndarray, path, taken: list[int], gap: int) -> list[tupl
 def typical_height(items: list[list]) -> float:
     """Median height of the plausible digit-shaped blobs (thin rules do not vote)."""
     heights = [h for x, y, w, h, _ in items if w >= 0.15 * h and w <= 3 * h]
-    return float(np.median(heights)) if heights else 0.0
+    return median(heights) if heights else 0.0
 
 
 def estimate_height(binary: np.ndarray) -> float:
