@@ -280,6 +280,24 @@ def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
     column pinches, yet a winding path between them crosses one thin joint.
     Cuts closer than MIN_PIECE digit heights to another or to an end are one.
     """
+    return cut_sets([(on, tall)])[0]
+
+
+@dataclass
+class _CutPlan:
+    """One wide blob's cut-path problem: its size, pinches and the walled cost copies."""
+
+    h: int
+    w: int
+    tall: float
+    f: int  # the paths' rows are f blob rows
+    inner: np.ndarray  # pinch columns
+    away: np.ndarray  # (pinches, cols): distance of each column from each pinch, blob pixels
+    cost: np.ndarray  # (rows, cols)
+    walls: np.ndarray  # (1 + pinches, cols): copy 0 unconfined, copy k near pinch k
+
+
+def _cut_plan(on: np.ndarray, tall: float) -> _CutPlan:
     h, w = on.shape
     holes = _holes(on > 0)
     pinches = cut_points(on, tall, holes)
@@ -290,17 +308,48 @@ def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
     away = np.abs(cols[None, :] * f + f // 2 - inner[:, None]).astype(np.float32)  # in blob pixels
     walls = np.vstack([np.zeros((1, len(cols)), np.float32),
                        np.where(away <= max(f, CUT_REACH * tall), 0.0, np.inf).astype(np.float32)])
+    return _CutPlan(h, w, tall, f, inner, away, cost, walls)
+
+
+def cut_sets(blobs: list[tuple[np.ndarray, float]]) -> list[tuple[list[int], np.ndarray]]:
+    """cut_set of several wide blobs (mask, digit height) with one shared least_ink_paths pass.
+
+    The pass costs numpy's per-call overhead on each row, whatever its width, so the
+    blobs of a frame share it: side by side, one column of infinite cost between them
+    (paths cannot cross it, as at an edge), copies a blob lacks walled off, and a
+    shorter blob under rows of zero cost. A path gains nothing in those rows (each
+    sideways step costs more than the straight one, which costs 0), so every real row
+    holds the same values, and the same steps, as a blob's own pass would.
+    """
+    plans = [_cut_plan(on, tall) for on, tall in blobs]
+    if not plans:
+        return []
+    rows = max(p.cost.shape[0] for p in plans)
+    offsets = np.cumsum([0] + [p.cost.shape[1] + 1 for p in plans])
+    cost = np.zeros((rows, offsets[-1] - 1), np.float32)
+    walls = np.full((max(len(p.walls) for p in plans), offsets[-1] - 1), np.inf, np.float32)
+    for p, o in zip(plans, offsets.tolist()):
+        cost[rows - p.cost.shape[0]:, o:o + p.cost.shape[1]] = p.cost
+        walls[:len(p.walls), o:o + p.cost.shape[1]] = p.walls
     ends, steps = least_ink_paths(cost, walls)
+    return [_chosen_cuts(p, ends[:, o:o + p.cost.shape[1]], steps, o, rows - p.cost.shape[0])
+            for p, o in zip(plans, offsets.tolist())]
+
+
+def _chosen_cuts(plan: _CutPlan, ends: np.ndarray, steps: np.ndarray, offset: int,
+                 top: int) -> tuple[list[int], np.ndarray]:
+    """One blob's cuts and paths from the shared pass (its columns start at `offset`, its rows at `top`)."""
+    h, w, f = plan.h, plan.w, plan.f
 
     def path(copy: int, x: int) -> np.ndarray:
         """Copy `copy`'s path to bottom column x, in blob pixels (rows, )."""
-        p = trace(steps, copy, x)
+        p = trace(steps, copy, offset + x)[top:] - offset
         return p if f == 1 else np.minimum(np.repeat(p * f + f // 2, f)[:h], w)
 
     chosen = [(0, np.zeros(h, np.int32)), (w, np.full(h, w, np.int32))]
-    for k, c in enumerate(inner, start=1):
-        chosen.append((int(c), path(k, int(np.argmin(ends[k] + CUT_DRIFT * away[k - 1])))))
-    chosen += _free_seams(ends[0], lambda x: path(0, x), [c for c, _ in chosen], max(2, int(MIN_PIECE * tall)))
+    for k, c in enumerate(plan.inner, start=1):
+        chosen.append((int(c), path(k, int(np.argmin(ends[k] + CUT_DRIFT * plan.away[k - 1])))))
+    chosen += _free_seams(ends[0], lambda x: path(0, x), [c for c, _ in chosen], max(2, int(MIN_PIECE * plan.tall)))
     chosen.sort(key=lambda cp: cp[0])
     return [c for c, _ in chosen], np.stack([p for _, p in chosen])
 
@@ -355,17 +404,23 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
     items = [b for b in merge_pieces(pieces, tall)
              if b[3] >= min_h and not (b[3] > MAX_SIZE_SHARE * H and b[2] > MAX_SIZE_SHARE * W)]
     tall = typical_height(items)
-    out: list[Candidate] = []
+    found: list[list[Candidate] | _WideBlob] = []
+    specks: list[bool] = []
     for blob, (x, y, w, h, ids) in enumerate(items):
         if len(items) >= 3 and h < SMALL_SHARE * tall:
             continue
         if h > MAX_SLENDER * w:
             continue
-        found = _crops(ink, labels, x, y, w, h, ids, blob)
-        if len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids):
-            for c in found:
-                c.specks = True
-        out.extend(found)
+        found.append(_crops(ink, labels, x, y, w, h, ids, blob))
+        specks.append(len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids))
+    wide = [k for k, f in enumerate(found) if isinstance(f, _WideBlob)]
+    for k, (cuts, paths) in zip(wide, cut_sets([(found[k].own, found[k].h) for k in wide])):
+        found[k] = _pieces(found[k], cuts, paths)  # all wide blobs share one cut-path pass
+    out: list[Candidate] = []
+    for blob_found, dots in zip(found, specks):
+        for c in blob_found:
+            c.specks = dots
+        out.extend(blob_found)
     return out
 
 
@@ -383,9 +438,23 @@ def _is_dot(labels: np.ndarray, stat: np.ndarray, label: int, tall: float) -> bo
     return np.count_nonzero(labels[y:y + h, x:x + w] == label) >= DOT_FILL * w * h
 
 
+@dataclass
+class _WideBlob:
+    """A blob wider than one digit, waiting for its cut points (cut_sets) to become pieces."""
+
+    own: np.ndarray  # its (dilated) mask within its box
+    crop: np.ndarray  # its masked ink within its padded window
+    x: int
+    y0: int  # top of the padded window
+    dx: int  # left of the box within the window
+    w: int
+    h: int
+    blob: int
+
+
 def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list,
-           blob: int) -> list[Candidate]:
-    """The masked crop(s) of one blob: one digit, or every plausible piece when it is too wide.
+           blob: int) -> list[Candidate] | _WideBlob:
+    """The masked crop of one blob: one digit, none (one stroke), or a wide blob to cut (_pieces).
 
     A wide blob (touching digits) is over-segmented: every span between two
     possible cut points that could hold one digit becomes a candidate. All go
@@ -405,7 +474,12 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     crop = ink[y0:y1, x0:x1] * own
     if not wide:
         return [Candidate((x, y, w, h), crop)]
-    cuts, paths = cut_set(own[:, dx: dx + w], h)
+    return _WideBlob(own[:, dx: dx + w], crop, x, y0, dx, w, h, blob)
+
+
+def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray) -> list[Candidate]:
+    """Every span between two cut points of a wide blob that could hold one digit, as a candidate."""
+    x, y0, dx, w, h = wide.x, wide.y0, wide.dx, wide.w, wide.h
     out = []
     for i, a in enumerate(cuts):
         for j in range(i + 1, len(cuts)):
@@ -415,10 +489,10 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
             whole = (i, j) == (0, len(cuts) - 1)
             if whole and w > MAX_ASPECT * h:
                 continue
-            piece = _between(crop[:, dx:dx + w], paths[i], paths[j])
+            piece = _between(wide.crop[:, dx:dx + w], paths[i], paths[j])
             if piece is not None:
                 (px, py, pw, ph), ink_piece = piece
-                out.append(Candidate((x + px, y0 + py, pw, ph), ink_piece, blob, 1 if whole else 2, (i, j),
+                out.append(Candidate((x + px, y0 + py, pw, ph), ink_piece, wide.blob, 1 if whole else 2, (i, j),
                                      len(cuts) - 1))
     tallest = max((c.box[3] for c in out), default=0)
     for c in out:
