@@ -28,7 +28,7 @@ from recognizer.output import Outputs, save_snapshot
 from recognizer.pipeline import Recognizer
 from recognizer.reuse import REFRESH, ClassificationReuse
 from recognizer.tracking import DigitTracker
-from recognizer.workers import Recognition
+from recognizer.workers import Recognition, keep_freed_memory
 
 WINDOW = "digits"
 CONF_STEP = 0.05
@@ -220,6 +220,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     """Process one --source until it ends or the user stops; returns the exit code."""
     sw = stopwatch or Stopwatch()
     cv2.setNumThreads(OPENCV_THREADS)  # per-frame images are small: threads cost more than they give
+    keep_freed_memory()  # per-frame buffers stay mapped between frames (glibc); forked workers inherit it
     first = make_recognizer(args, threads=2)  # a bad model fails here, before any camera is opened
     source = open_source(args.source, lost_after=args.camera_timeout)
     show = not args.no_display and display_available()

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from recognizer.numeric import median
+
 MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
 MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
@@ -55,6 +57,7 @@ CUT_DRIFT = 0.02  # ... and where it ends, this much per column away from the pi
 PATH_ROWS = 64  # cut paths are found on a copy of a tall blob shrunk to this many rows (cost)
 SEAM_CUTS = 1  # cheapest seams added as cut points where no pinch is (each adds spans to classify)
 PAD = 2  # pixels of paper kept around each crop
+SQUARE3 = np.ones((3, 3), np.uint8)
 
 
 @dataclass
@@ -81,11 +84,13 @@ def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, labels = cv2.connectedComponents(binary, connectivity=8)
     stats = np.zeros((n, 5), np.int32)
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    for contour, (_, _, _, parent) in zip(contours, hierarchy[0] if hierarchy is not None else []):
-        if parent == -1:  # an outer boundary (RETR_CCOMP: holes are one level down)
-            x, y = contour[0, 0]
-            bx, by, bw, bh = cv2.boundingRect(contour)
-            stats[labels[y, x]] = (bx, by, bw, bh, bw * bh)
+    if hierarchy is None:
+        return labels, stats
+    outer = [contours[i] for i in np.flatnonzero(hierarchy[0][:, 3] == -1).tolist()]  # RETR_CCOMP: holes one level down
+    if outer:  # per contour only what needs it (its box); the rest in whole-array steps
+        first = np.array([c[0, 0] for c in outer])
+        boxes = np.array([cv2.boundingRect(c) for c in outer], np.int32)
+        stats[labels[first[:, 1], first[:, 0]]] = np.column_stack([boxes, boxes[:, 2] * boxes[:, 3]])
     return labels, stats
 
 
@@ -153,13 +158,21 @@ def cut_points(mask: np.ndarray, tall: float, holes: np.ndarray | None = None) -
     order = np.argsort(score[gap:w - gap], kind="stable") + gap
     most = min(MAX_CUTS, int(round(CUTS_PER_HEIGHT * w / max(tall, 1))))
     cuts: list[int] = []
-    for x in order:
+    for x in order[_local_minima(score)[order]].tolist():
         if len(cuts) >= most:
             break
-        lo, hi = max(0, x - 2), min(w, x + 3)
-        if score[x] <= score[lo:hi].min() and all(abs(x - c) >= gap for c in cuts):
-            cuts.append(int(x))
+        if all(abs(x - c) >= gap for c in cuts):
+            cuts.append(x)
     return [0] + sorted(cuts) + [w]
+
+
+def _local_minima(values: np.ndarray, reach: int = 2) -> np.ndarray:
+    """Which values are the least within `reach` places either side (the ends: within the array).
+
+    One whole-array pass instead of a slice minimum per place looked at in a loop.
+    """
+    padded = np.pad(values, reach, constant_values=np.inf)
+    return values <= np.min([padded[i:i + len(values)] for i in range(2 * reach + 1)], axis=0)
 
 
 def one_stroke(mask: np.ndarray) -> bool:
@@ -193,31 +206,51 @@ def least_ink_paths(cost: np.ndarray, walls: np.ndarray) -> tuple[np.ndarray, np
     cost: (rows, w) per pixel; walls: (n, w) extra cost per column for copy k
     (infinite outside the columns a path of copy k may use). A path steps at
     most one column sideways per row, each step costing CUT_STEP. One
-    dynamic-programming pass over the rows serves all copies, a few numpy calls
-    per row (elementwise: reductions over a 3-wide axis are several times
-    slower). Returns (cost of the path ending at each column (n, w), the
-    paths' columns (n, w, rows)).
+    dynamic-programming pass over the rows serves all copies. Returns (cost of
+    the path ending at each column (n, w), the step taken into each pixel
+    (rows, n, w): -1 came from the left, 0 from above, +1 from the right);
+    `trace` follows the steps back for the few paths that are used.
+
+    Why it is shaped so: the loop over rows is the cost (numpy's per-call
+    overhead on rows ~300 values long), so each row is 4 in-place ufunc calls on
+    views made once, min(left, right) + step being exactly min(left + step,
+    right + step) in float32 (rounding is monotonic). The steps are derived
+    after the loop from the kept rows in a few whole-array calls, with the same
+    comparisons and tie order as a per-row choice.
     """
     h, w = cost.shape
     n = len(walls)
-    run = np.full((n, w + 2), np.inf, np.float32)  # running cost per column, infinite edges
-    walled = cost[:, None, :] + walls[None]  # (rows, n, w)
-    run[:, 1:-1] = walled[0]
-    moves = np.zeros((h, n, w), np.int8)  # 0: came from the left, 1: from above, 2: from the right
+    runs = np.full((h, n, w + 2), np.inf, np.float32)  # running cost per row and column, infinite edges
+    runs[:, :, 1:-1] = cost[:, None, :] + walls[None]
     step = np.float32(CUT_STEP)
-    from_left, above, from_right = run[:, :-2], run[:, 1:-1], run[:, 2:]  # views, updated in place
+    side = np.empty((n, w), np.float32)
+    lefts, aboves, rights = [r[:, :-2] for r in runs], [r[:, 1:-1] for r in runs], [r[:, 2:] for r in runs]
     for r in range(1, h):
-        left, right = from_left + step, from_right + step
-        upper = np.minimum(left, above)
-        moves[r] = np.where(right < upper, 2, left >= above)
-        np.add(np.minimum(upper, right), walled[r], out=above)
-    copies, cols = np.arange(n)[:, None], np.arange(w)[None, :]
-    paths = np.empty((n, w, h), np.int32)
-    x = np.broadcast_to(cols, (n, w))
+        np.minimum(lefts[r - 1], rights[r - 1], out=side)
+        side += step
+        np.minimum(side, aboves[r - 1], out=side)
+        aboves[r] += side
+    prev = runs[:-1]
+    left, above, right = prev[..., :-2] + step, prev[..., 1:-1], prev[..., 2:] + step
+    steps = np.zeros((h, n, w), np.int8)
+    steps[1:] = np.where(right < np.minimum(left, above), 1, (left >= above).view(np.int8) - 1)
+    return runs[-1, :, 1:-1].copy(), steps
+
+
+def trace(steps: np.ndarray, copy: int, x: int) -> np.ndarray:
+    """The columns (rows,) of copy `copy`'s least-cost path ending at bottom column x.
+
+    Followed back one row at a time in plain Python: a path is ~64 scalar
+    look-ups, far cheaper than tracing every column of every copy with numpy.
+    """
+    h, n, w = steps.shape
+    flat = memoryview(steps).cast("b")  # plain ints, no numpy scalar per look-up
+    path = [0] * h
+    base = copy * w
     for r in range(h - 1, -1, -1):
-        paths[:, :, r] = x
-        x = x + moves[r, copies, x] - 1  # move 0: came from the column on the left
-    return run[:, 1:-1].copy(), paths
+        path[r] = x
+        x += flat[r * n * w + base + x]
+    return np.array(path, np.int32)
 
 
 def _max_pool(image: np.ndarray, f: int) -> np.ndarray:
@@ -247,6 +280,24 @@ def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
     column pinches, yet a winding path between them crosses one thin joint.
     Cuts closer than MIN_PIECE digit heights to another or to an end are one.
     """
+    return cut_sets([(on, tall)])[0]
+
+
+@dataclass
+class _CutPlan:
+    """One wide blob's cut-path problem: its size, pinches and the walled cost copies."""
+
+    h: int
+    w: int
+    tall: float
+    f: int  # the paths' rows are f blob rows
+    inner: np.ndarray  # pinch columns
+    away: np.ndarray  # (pinches, cols): distance of each column from each pinch, blob pixels
+    cost: np.ndarray  # (rows, cols)
+    walls: np.ndarray  # (1 + pinches, cols): copy 0 unconfined, copy k near pinch k
+
+
+def _cut_plan(on: np.ndarray, tall: float) -> _CutPlan:
     h, w = on.shape
     holes = _holes(on > 0)
     pinches = cut_points(on, tall, holes)
@@ -257,34 +308,72 @@ def cut_set(on: np.ndarray, tall: float) -> tuple[list[int], np.ndarray]:
     away = np.abs(cols[None, :] * f + f // 2 - inner[:, None]).astype(np.float32)  # in blob pixels
     walls = np.vstack([np.zeros((1, len(cols)), np.float32),
                        np.where(away <= max(f, CUT_REACH * tall), 0.0, np.inf).astype(np.float32)])
-    ends, paths = least_ink_paths(cost, walls)
-    if f > 1:
-        paths = np.minimum(np.repeat(paths * f + f // 2, f, axis=2)[:, :, :h], w)  # back to blob pixels
+    return _CutPlan(h, w, tall, f, inner, away, cost, walls)
+
+
+def cut_sets(blobs: list[tuple[np.ndarray, float]]) -> list[tuple[list[int], np.ndarray]]:
+    """cut_set of several wide blobs (mask, digit height) with one shared least_ink_paths pass.
+
+    The pass costs numpy's per-call overhead on each row, whatever its width, so the
+    blobs of a frame share it: side by side, one column of infinite cost between them
+    (paths cannot cross it, as at an edge), copies a blob lacks walled off, and a
+    shorter blob under rows of zero cost. A path gains nothing in those rows (each
+    sideways step costs more than the straight one, which costs 0), so every real row
+    holds the same values, and the same steps, as a blob's own pass would.
+    """
+    plans = [_cut_plan(on, tall) for on, tall in blobs]
+    if not plans:
+        return []
+    rows = max(p.cost.shape[0] for p in plans)
+    offsets = np.cumsum([0] + [p.cost.shape[1] + 1 for p in plans])
+    cost = np.zeros((rows, offsets[-1] - 1), np.float32)
+    walls = np.full((max(len(p.walls) for p in plans), offsets[-1] - 1), np.inf, np.float32)
+    for p, o in zip(plans, offsets.tolist()):
+        cost[rows - p.cost.shape[0]:, o:o + p.cost.shape[1]] = p.cost
+        walls[:len(p.walls), o:o + p.cost.shape[1]] = p.walls
+    ends, steps = least_ink_paths(cost, walls)
+    return [_chosen_cuts(p, ends[:, o:o + p.cost.shape[1]], steps, o, rows - p.cost.shape[0])
+            for p, o in zip(plans, offsets.tolist())]
+
+
+def _chosen_cuts(plan: _CutPlan, ends: np.ndarray, steps: np.ndarray, offset: int,
+                 top: int) -> tuple[list[int], np.ndarray]:
+    """One blob's cuts and paths from the shared pass (its columns start at `offset`, its rows at `top`)."""
+    h, w, f = plan.h, plan.w, plan.f
+
+    def path(copy: int, x: int) -> np.ndarray:
+        """Copy `copy`'s path to bottom column x, in blob pixels (rows, )."""
+        p = trace(steps, copy, offset + x)[top:] - offset
+        return p if f == 1 else np.minimum(np.repeat(p * f + f // 2, f)[:h], w)
+
     chosen = [(0, np.zeros(h, np.int32)), (w, np.full(h, w, np.int32))]
-    for k, c in enumerate(inner, start=1):
-        chosen.append((int(c), paths[k, np.argmin(ends[k] + CUT_DRIFT * away[k - 1])]))
-    chosen += _free_seams(ends[0], paths[0], [c for c, _ in chosen], max(2, int(MIN_PIECE * tall)))
+    for k, c in enumerate(plan.inner, start=1):
+        chosen.append((int(c), path(k, int(np.argmin(ends[k] + CUT_DRIFT * plan.away[k - 1])))))
+    chosen += _free_seams(ends[0], lambda x: path(0, x), [c for c, _ in chosen], max(2, int(MIN_PIECE * plan.tall)))
     chosen.sort(key=lambda cp: cp[0])
     return [c for c, _ in chosen], np.stack([p for _, p in chosen])
 
 
-def _free_seams(ends: np.ndarray, paths: np.ndarray, taken: list[int], gap: int) -> list[tuple[int, np.ndarray]]:
+def _free_seams(ends: np.ndarray, path, taken: list[int], gap: int) -> list[tuple[int, np.ndarray]]:
     """Up to SEAM_CUTS of the cheapest unconfined paths, as (mean column, path), at least `gap`
-    columns from every taken cut and from each other (only local minima of the cost compete)."""
-    padded = np.pad(ends, 2, constant_values=np.inf)
-    lowest = ends <= np.min([padded[i:i + len(ends)] for i in range(5)], axis=0)
+    columns from every taken cut and from each other (only local minima of the cost compete).
+    path(x): the unconfined path ending at column x (traced only for the minima looked at)."""
+    lowest = _local_minima(ends)
     found: list[tuple[int, np.ndarray]] = []
     for x in np.nonzero(lowest)[0][np.argsort(ends[lowest], kind="stable")]:
-        c = int(round(paths[x].mean()))
-        if len(found) < SEAM_CUTS and all(abs(c - k) >= gap for k in taken + [f for f, _ in found]):
-            found.append((c, paths[x]))
+        if len(found) >= SEAM_CUTS:
+            break
+        p = path(int(x))
+        c = int(round(p.mean()))
+        if all(abs(c - k) >= gap for k in taken + [f for f, _ in found]):
+            found.append((c, p))
     return found
 
 
 def typical_height(items: list[list]) -> float:
     """Median height of the plausible digit-shaped blobs (thin rules do not vote)."""
     heights = [h for x, y, w, h, _ in items if w >= 0.15 * h and w <= 3 * h]
-    return float(np.median(heights)) if heights else 0.0
+    return median(heights) if heights else 0.0
 
 
 def estimate_height(binary: np.ndarray) -> float:
@@ -293,12 +382,13 @@ def estimate_height(binary: np.ndarray) -> float:
     Lets the line remover tell a ruled line from the long stroke of a big digit.
     """
     f = 4 if min(binary.shape) >= 200 else 1
-    small = binary[::f, ::f] if f > 1 else binary
+    small = np.ascontiguousarray(binary[::f, ::f])  # OpenCV would copy a strided view once per call
     _, stats = components(small)
     H, W = small.shape
     min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(binary.shape)) / f
-    items = [[x, y, w, h, None] for x, y, w, h, a in stats[1:]
-             if h >= min_h and h <= MAX_SIZE_SHARE * H and w <= MAX_SIZE_SHARE * W]
+    x, y, w, h = stats[1:, :4].T
+    keep = (h >= min_h) & (h <= MAX_SIZE_SHARE * H) & (w <= MAX_SIZE_SHARE * W)  # one pass, not a loop over rows
+    items = [[*box, None] for box in stats[1:, :4][keep].tolist()]
     return typical_height(items) * f
 
 
@@ -307,23 +397,30 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
     H, W = binary.shape
     labels, stats = components(binary)
     min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(H, W))
-    pieces = [[int(x), int(y), int(w), int(h), [i]] for i, (x, y, w, h, area) in enumerate(stats)
-              if i > 0 and area >= 4 and max(w, h) >= min_h / 3]
+    big = (stats[:, 4] >= 4) & (np.maximum(stats[:, 2], stats[:, 3]) >= min_h / 3)
+    big[0] = False  # row 0: paper
+    pieces = [[*stats[i, :4].tolist(), [i]] for i in np.flatnonzero(big).tolist()]
     tall = typical_height([p for p in pieces if p[3] >= min_h])
     items = [b for b in merge_pieces(pieces, tall)
              if b[3] >= min_h and not (b[3] > MAX_SIZE_SHARE * H and b[2] > MAX_SIZE_SHARE * W)]
     tall = typical_height(items)
-    out: list[Candidate] = []
+    found: list[list[Candidate] | _WideBlob] = []
+    specks: list[bool] = []
     for blob, (x, y, w, h, ids) in enumerate(items):
         if len(items) >= 3 and h < SMALL_SHARE * tall:
             continue
         if h > MAX_SLENDER * w:
             continue
-        found = _crops(ink, labels, x, y, w, h, ids, blob)
-        if len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids):
-            for c in found:
-                c.specks = True
-        out.extend(found)
+        found.append(_crops(ink, labels, x, y, w, h, ids, blob))
+        specks.append(len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids))
+    wide = [k for k, f in enumerate(found) if isinstance(f, _WideBlob)]
+    for k, (cuts, paths) in zip(wide, cut_sets([(found[k].own, found[k].h) for k in wide])):
+        found[k] = _pieces(found[k], cuts, paths)  # all wide blobs share one cut-path pass
+    out: list[Candidate] = []
+    for blob_found, dots in zip(found, specks):
+        for c in blob_found:
+            c.specks = dots
+        out.extend(blob_found)
     return out
 
 
@@ -341,9 +438,23 @@ def _is_dot(labels: np.ndarray, stat: np.ndarray, label: int, tall: float) -> bo
     return np.count_nonzero(labels[y:y + h, x:x + w] == label) >= DOT_FILL * w * h
 
 
+@dataclass
+class _WideBlob:
+    """A blob wider than one digit, waiting for its cut points (cut_sets) to become pieces."""
+
+    own: np.ndarray  # its (dilated) mask within its box
+    crop: np.ndarray  # its masked ink within its padded window
+    x: int
+    y0: int  # top of the padded window
+    dx: int  # left of the box within the window
+    w: int
+    h: int
+    blob: int
+
+
 def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list,
-           blob: int) -> list[Candidate]:
-    """The masked crop(s) of one blob: one digit, or every plausible piece when it is too wide.
+           blob: int) -> list[Candidate] | _WideBlob:
+    """The masked crop of one blob: one digit, none (one stroke), or a wide blob to cut (_pieces).
 
     A wide blob (touching digits) is over-segmented: every span between two
     possible cut points that could hold one digit becomes a candidate. All go
@@ -359,11 +470,16 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     dx = x - x0
     if wide and one_stroke(own[:, dx: dx + w]):
         return []
-    own = cv2.dilate(own, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge of the stroke
+    own = cv2.dilate(own, SQUARE3)  # keep the anti-aliased edge of the stroke
     crop = ink[y0:y1, x0:x1] * own
     if not wide:
         return [Candidate((x, y, w, h), crop)]
-    cuts, paths = cut_set(own[:, dx: dx + w], h)
+    return _WideBlob(own[:, dx: dx + w], crop, x, y0, dx, w, h, blob)
+
+
+def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray) -> list[Candidate]:
+    """Every span between two cut points of a wide blob that could hold one digit, as a candidate."""
+    x, y0, dx, w, h = wide.x, wide.y0, wide.dx, wide.w, wide.h
     out = []
     for i, a in enumerate(cuts):
         for j in range(i + 1, len(cuts)):
@@ -373,10 +489,10 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
             whole = (i, j) == (0, len(cuts) - 1)
             if whole and w > MAX_ASPECT * h:
                 continue
-            piece = _between(crop[:, dx:dx + w], paths[i], paths[j])
+            piece = _between(wide.crop[:, dx:dx + w], paths[i], paths[j])
             if piece is not None:
                 (px, py, pw, ph), ink_piece = piece
-                out.append(Candidate((x + px, y0 + py, pw, ph), ink_piece, blob, 1 if whole else 2, (i, j),
+                out.append(Candidate((x + px, y0 + py, pw, ph), ink_piece, wide.blob, 1 if whole else 2, (i, j),
                                      len(cuts) - 1))
     tallest = max((c.box[3] for c in out), default=0)
     for c in out:
@@ -392,12 +508,10 @@ def _between(ink: np.ndarray, left: np.ndarray, right: np.ndarray):
     xa, xb = int(left.min()), int(right.max())
     cols = np.arange(xa, xb)[None, :]
     piece = ink[:, xa:xb] * ((cols >= left[:, None]) & (cols < right[:, None]))
-    ys = np.nonzero(piece.any(axis=1))[0]
-    if len(ys) == 0:
+    x0, y0, pw, ph = cv2.boundingRect(piece)  # box of the nonzero pixels, one call
+    if pw == 0:
         return None
-    xs = np.nonzero(piece.any(axis=0))[0]
-    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
-    return (xa + x0, y0, x1 - x0, y1 - y0), piece[y0:y1, x0:x1]
+    return (xa + x0, y0, pw, ph), piece[y0:y0 + ph, x0:x0 + pw]
 
 
 def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,8 +7,7 @@ order (top to bottom by line, then left to right).
 """
 from __future__ import annotations
 
-import numpy as np
-
+from recognizer.numeric import median
 from recognizer.results import Digit, Number, Rejected
 
 LINE_OVERLAP = 0.5  # share of the smaller digit's height two digits on one line overlap by
@@ -87,8 +86,8 @@ def punctuation(digits: list[Digit], rejected: list[Rejected]) -> tuple[list[Dig
             continue
         near = [e.box for e in digits if e is not d and _beside(d.box, e.box)]
         if near:
-            tall = float(np.median([b[3] for b in near]))
-            middle = float(np.median([b[1] + b[3] / 2 for b in near]))
+            tall = median([b[3] for b in near])
+            middle = median([b[1] + b[3] / 2 for b in near])
             alone = min(b[3] for b in near) > MARK_ALONE * h  # small 00 of cents come in pairs
             if h < MARK_SHARE * tall and alone and (y > middle or y + h < middle):
                 moved.append(Rejected(d.box, "not a digit", d.confidence))

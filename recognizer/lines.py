@@ -55,16 +55,20 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple
     vertical = along[1] > 1
     if max(across) > 1:
         k = cv2.getStructuringElement(cv2.MORPH_RECT, across)
-        thick = cv2.dilate(binary, k)
+        bridged = None
         if min(binary.shape) >= 2 * length:  # a strip (a cheque line, a cell) has no room for guesses
             # thin faint lines break up when thresholded: bridge their short breaks. Only thin
             # ink is bridged sideways: the flat bottoms of a row of digits must not join up.
-            bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (1, GAP_PX) if vertical else (GAP_PX, 1))
-            if vertical:  # all ink counts as thin here, and the bridged copy contains `thick` itself
-                thick = cv2.dilate(thick, bridge)
-            else:
+            # Thickening across and bridging along is one dilation by the rectangle spanning
+            # both (a dilation by a rectangle is one along x, then one along y): one pass.
+            bridged = cv2.getStructuringElement(cv2.MORPH_RECT, (across[0], GAP_PX) if vertical else (GAP_PX, across[1]))
+        if bridged is not None and vertical:  # all ink counts as thin here, and the bridged copy contains `thick` itself
+            thick = cv2.dilate(binary, bridged)
+        else:
+            thick = cv2.dilate(binary, k)
+            if bridged is not None:
                 thin = cv2.subtract(binary, cv2.morphologyEx(binary, cv2.MORPH_OPEN, THIN))
-                thick |= cv2.dilate(cv2.dilate(thin, k), bridge)
+                thick |= cv2.dilate(thin, bridged)
         runs = open_straight(thick, length, vertical)
         if not cv2.countNonZero(runs):  # no line: nothing to shrink back or keep (most frames)
             return runs

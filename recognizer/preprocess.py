@@ -106,9 +106,22 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     return cv2.subtract(255, ratio)
 
 
+# OpenCV >= 4.11 can compute a threshold without writing the thresholded image (DRYRUN); older
+# versions write it and it is dropped. The level is the same either way.
+_OTSU_ONLY = cv2.THRESH_BINARY + cv2.THRESH_OTSU + getattr(cv2, "THRESH_DRYRUN", 0)
+
+
+def otsu_level(image: np.ndarray) -> float:
+    """Otsu's split of a uint8 image, without paying for an output image nobody reads.
+
+    Used for the frame (preprocess) and for every crop (normalize); the level is identical.
+    """
+    return cv2.threshold(image, 0, 255, _OTSU_ONLY)[0]
+
+
 def threshold(ink: np.ndarray) -> np.ndarray:
     """Ink map -> 0/255 binary; Otsu when the frame has real ink, a floor when it is empty."""
-    otsu, _ = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    otsu = otsu_level(ink)
     level = max(INK_MIN, OTSU_SHARE * otsu)
     _, binary = cv2.threshold(ink, level, 255, cv2.THRESH_BINARY)
     return binary

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from recognizer.classifier import Predictions
+from recognizer.numeric import median
 from recognizer.tracking import greedy_match, iou_matrix
 
 REFRESH = 8  # frames a classification is reused at most (0.32 s at 25 fps)
@@ -147,4 +148,4 @@ def page_shift(boxes: np.ndarray, old: np.ndarray, alike: np.ndarray | None = No
                           -1, (3, 3), normalize=False)
     bx, by = (np.array(np.unravel_index(int(np.argmax(votes)), votes.shape)) - half) * SHIFT_BIN
     agree = (np.abs(dx - bx) <= 1.5 * SHIFT_BIN) & (np.abs(dy - by) <= 1.5 * SHIFT_BIN)
-    return np.array([np.median(dx[agree]), np.median(dy[agree])])
+    return np.array([median(dx[agree]), median(dy[agree])])
