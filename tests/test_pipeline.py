@@ -183,7 +183,7 @@ def test_one_odd_glyph_does_not_make_a_number_a_word():
 def test_cut_path_separates_slanted_touching_loops():
     """Two 0s slanted 35 degrees and touching share columns: a straight cut must clip one of them,
     the least-ink cut path winds between them and hands almost no ink to the wrong loop."""
-    from recognizer.candidates import cut_set
+    from recognizer.cuts import cut_set
 
     def loop(cx):
         mask = np.zeros((70, 130), np.uint8)
