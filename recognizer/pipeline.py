@@ -31,6 +31,7 @@ LINE_SHARE = 2.0  # a line is at least this many typical digit heights long (fir
 RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not a digit
 BORDER_SLANT = 3  # box borders are nearly straight (scans, flat photos)
 BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
+MANY_STEMS = 3  # a wide blob read as this many pieces, most of them 1s, is letters cut at their stems
 
 
 class Recognizer:
@@ -124,7 +125,9 @@ class Recognizer:
         blob is rejected whole); `found` ends with the tails of wide blobs,
         which have no predictions: a reading may only leave them out. Then accept or reject each candidate;
         digit-like letters beside real letters are rejected as "in a word", and
-        commas/periods beside digits as "not a digit".
+        commas/periods beside digits as "not a digit"; last, a wide blob whose
+        reading lost a piece to any of these, or reads as mostly 1s, is rejected
+        whole (`_whole_readings`: letters run together, not touching digits).
         """
         read = len(preds.digits)  # found[read:] are tails: never classified, never kept
         score = np.zeros(len(found))
@@ -138,7 +141,8 @@ class Recognizer:
         digits, flagged = self._decide(found, preds, scale, size)
         glyphs = [r for c, r in flagged if id(c) not in doubted]  # letters, not our own unsure cuts
         digits, rejected = in_words(digits, [r for _, r in flagged], glyphs)
-        return punctuation(digits, rejected)
+        digits, rejected = punctuation(digits, rejected)
+        return _whole_readings(found, preds, digits, rejected, scale, size)
 
     def _decide(self, found, preds, scale: float, size) -> tuple[list[Digit], list]:
         """Accept a candidate when it is a digit (reject prob low) and confident enough.
@@ -155,6 +159,43 @@ class Recognizer:
             else:
                 digits.append(Digit(int(d), float(p), box, probs=probs))
         return digits, rejected
+
+
+def _whole_readings(found, preds: Predictions, digits: list[Digit], rejected: list[Rejected],
+                    scale: float, size) -> tuple[list[Digit], list[Rejected]]:
+    """A wide blob's reading stands or falls whole: the pieces of a blob that fails are rejected.
+
+    Touching digits are digits all along the blob: a blob where the
+    classifier calls one piece "not a digit", or a later check finds one in a
+    word or a mark, is more often a word or a scribble whose other pieces only
+    happen to look like digits (the stem of an h or f as a 1). A piece that is
+    merely unsure (low confidence) does not sink its blob: cursive digits run
+    together often have one weakly written member, and its neighbours are
+    still digits. And a blob read as mostly 1s (at least MANY_STEMS
+    pieces, more than half of them 1) is letters cut at their stems (m, n, M,
+    H, u, w): a handwritten 1 is one stroke that rarely touches its
+    neighbours, three times in a row never.
+    """
+    by_blob: dict[int, list[int]] = {}
+    for k, c in enumerate(found):
+        if c.blob >= 0:
+            by_blob.setdefault(c.blob, []).append(k)
+    if not by_blob:
+        return digits, rejected
+    kept = {d.box for d in digits} | {r.box for r in rejected if r.reason == "low confidence"}
+    failed = set()
+    for ks in by_blob.values():
+        if len(ks) < 2:
+            continue
+        boxes = [_to_input(found[k].box, scale, size) for k in ks]
+        ones = sum(int(preds.digits[k]) == 1 for k in ks)
+        if any(b not in kept for b in boxes) or (len(ks) >= MANY_STEMS and 2 * ones > len(ks)):
+            failed.update(boxes)
+    if not failed:
+        return digits, rejected
+    keep = [d for d in digits if d.box not in failed]
+    moved = [Rejected(d.box, "not a digit", d.confidence) for d in digits if d.box in failed]
+    return keep, list(rejected) + moved
 
 
 def _subset(preds: Predictions, keep: np.ndarray) -> Predictions:

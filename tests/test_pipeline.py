@@ -220,3 +220,24 @@ def test_scribble_and_dots_are_not_digits(recognizer, mnist):
     res = recognizer(page)
     assert "".join(n.text for n in res.numbers) == "38"
     assert all(d.box[0] < 150 for d in res.digits), [(d.digit, d.box) for d in res.digits]
+
+
+def test_touching_printed_letters_beside_digits_are_not_digits(recognizer, mnist):
+    """Printed capitals run together ("MkI", blurred as in a photo) beside two handwritten
+    digits: the letters' blob, cut at its stems, read 1 1 1 0; a reading of mostly 1s is
+    letters, not touching digits; the digits are still read."""
+    from training.scenes import draw_digit
+
+    page = np.full((160, 560, 3), 235, np.uint8)
+    rng = np.random.default_rng(4)
+    for x, glyph in zip((30, 90), _clear_digits(recognizer, mnist, "38")):
+        draw_digit(page, glyph, (x, 50, 44, 64), (140, 40, 20), rng, strength=1.0)
+    x = 200
+    for ch in "MkI":  # letters 5 px closer than the font's own spacing: they touch
+        (w, _), _ = cv2.getTextSize(ch, cv2.FONT_HERSHEY_SIMPLEX, 1.6, 4)
+        cv2.putText(page, ch, (x, 105), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (40, 40, 40), 4, cv2.LINE_AA)
+        x += w - 5
+    page = cv2.GaussianBlur(page, (5, 5), 0)
+    res = recognizer(page)
+    assert "".join(n.text for n in res.numbers) == "38"
+    assert all(d.box[0] < 150 for d in res.digits), [(d.digit, d.box) for d in res.digits]
