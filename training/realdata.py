@@ -18,6 +18,7 @@ from recognizer.normalize import normalize_crop
 from training.data import SHARED, DataError
 
 REALWORLD = SHARED / "realworld"
+USPS, ORAND = "usps_zip", "orand_car_a"  # folders of the two sets that can join training
 
 
 def realworld_dir(name: str) -> Path:
@@ -33,7 +34,7 @@ def _stack(crops, labels):
 
 def load_usps(split: str = "test"):
     """USPS zip-code digits, 16x16 in [-1, 1] (-1 = paper), as normalized 28x28."""
-    folder = realworld_dir("usps_zip")
+    folder = realworld_dir(USPS)
     if split == "test":
         data = np.load(folder / "usps_test.npz")
         images, labels = data["images"], data["labels"]
@@ -61,7 +62,7 @@ def load_nsysu():
 
 def load_orand_digits(split: str = "train"):
     """Per-digit boxes cut from the ORAND cheque amounts of one split."""
-    folder = realworld_dir("orand_car_a")
+    folder = realworld_dir(ORAND)
     crops, labels, cache = [], [], {}
     with open(folder / "BOXES.csv") as fh:
         for row in csv.DictReader(fh):
@@ -79,22 +80,21 @@ def load_orand_digits(split: str = "train"):
     return _stack(crops, labels)
 
 
-EXTRA_FOLDERS = {"usps": "usps_zip", "orand": "orand_car_a"}
+EXTRA_SETS = {"usps": (USPS, load_usps), "orand": (ORAND, load_orand_digits)}  # name: (folder, loader)
 
 
 def extra_available(name: str) -> bool:
     """Whether the folder of an extra training set is on this machine."""
-    return (REALWORLD / EXTRA_FOLDERS[name]).is_dir()
+    return (REALWORLD / EXTRA_SETS[name][0]).is_dir()
 
 
 def load_extra_training(names: list[str]):
-    """The optional extra real crops for training (`--extra usps,orand`)."""
-    loaders = {"usps": lambda: load_usps("train"), "orand": lambda: load_orand_digits("train")}
+    """The optional extra real crops for training (`--extra usps,orand`): their train splits."""
     xs, ys = [], []
     for name in names:
-        if name not in loaders:
-            raise DataError(f"unknown extra training set {name!r}; choose from {sorted(loaders)}")
-        x, y = loaders[name]()
+        if name not in EXTRA_SETS:
+            raise DataError(f"unknown extra training set {name!r}; choose from {sorted(EXTRA_SETS)}")
+        x, y = EXTRA_SETS[name][1]("train")
         xs.append(x)
         ys.append(y)
     if not xs:
