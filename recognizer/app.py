@@ -91,7 +91,11 @@ def display_available() -> bool:
     if sys.platform.startswith("linux"):
         if os.environ.get("WAYLAND_DISPLAY"):
             return True
-        return x_server_reachable(os.environ.get("DISPLAY", ""))
+        display = os.environ.get("DISPLAY", "")
+        if display and not x_server_reachable(display):
+            print(f"note: no X server answers on DISPLAY={display}; running headless", file=sys.stderr)
+            return False
+        return bool(display)
     return True
 
 
@@ -224,8 +228,6 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     first = make_recognizer(args, threads=2)  # a bad model fails here, before any camera is opened
     source = open_source(args.source, lost_after=args.camera_timeout)
     show = not args.no_display and display_available()
-    if not args.no_display and not show and os.environ.get("DISPLAY"):
-        print(f"note: no X server answers on DISPLAY={os.environ['DISPLAY']}; running headless", file=sys.stderr)
     try:
         outputs = Outputs(args.json, args.output, stream=source.stream, fps=source.fps,
                           single_image=not source.stream and source.frame_count == 1)

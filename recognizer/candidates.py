@@ -159,7 +159,7 @@ def estimate_height(binary: np.ndarray) -> float:
     _, stats = components(small)
     H, W = small.shape
     min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(binary.shape)) / f
-    x, y, w, h = stats[1:, :4].T
+    w, h = stats[1:, 2], stats[1:, 3]
     keep = (h >= min_h) & (h <= MAX_SIZE_SHARE * H) & (w <= MAX_SIZE_SHARE * W)  # one pass, not a loop over rows
     items = [[*box, None] for box in stats[1:, :4][keep].tolist()]
     return typical_height(items) * f
@@ -216,10 +216,9 @@ class _WideBlob:
     """A blob wider than one digit, waiting for its cut points (cut_sets) to become pieces."""
 
     own: np.ndarray  # its (dilated) mask within its box
-    crop: np.ndarray  # its masked ink within its padded window
+    crop: np.ndarray  # its masked ink, the box's columns of the padded window
     x: int
     y0: int  # top of the padded window
-    dx: int  # left of the box within the window
     w: int
     h: int
     blob: int
@@ -247,12 +246,12 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     crop = ink[y0:y1, x0:x1] * own
     if not wide:
         return [Candidate((x, y, w, h), crop)]
-    return _WideBlob(own[:, dx: dx + w], crop, x, y0, dx, w, h, blob)
+    return _WideBlob(own[:, dx: dx + w], crop[:, dx: dx + w], x, y0, w, h, blob)
 
 
 def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray) -> list[Candidate]:
     """Every span between two cut points of a wide blob that could hold one digit, as a candidate."""
-    x, y0, dx, w, h = wide.x, wide.y0, wide.dx, wide.w, wide.h
+    x, y0, w, h = wide.x, wide.y0, wide.w, wide.h
     out = []
     for i, a in enumerate(cuts):
         for j in range(i + 1, len(cuts)):
@@ -262,7 +261,7 @@ def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray) -> list[Candida
             whole = (i, j) == (0, len(cuts) - 1)
             if whole and w > MAX_ASPECT * h:
                 continue
-            piece = _between(wide.crop[:, dx:dx + w], paths[i], paths[j])
+            piece = _between(wide.crop, paths[i], paths[j])
             if piece is not None:
                 (px, py, pw, ph), ink_piece = piece
                 out.append(Candidate((x + px, y0 + py, pw, ph), ink_piece, wide.blob, 1 if whole else 2, (i, j),

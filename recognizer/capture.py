@@ -287,9 +287,6 @@ class ImageSource(Source):
         error = None if image is not None else f"cannot read image {path}: not a valid image file"
         return Frame(image, self._next - 1, None, str(path), error)
 
-    def close(self) -> None:
-        pass
-
 
 def read_image(path: Path) -> np.ndarray | None:
     """cv2.imread that also takes non-ASCII paths and never raises (None when unreadable)."""

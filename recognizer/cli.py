@@ -91,7 +91,7 @@ def run_form(args) -> int:
 def use_system_fonts() -> None:
     """The pip OpenCV's Qt window looks for fonts in cv2/qt/fonts, which the wheel does not ship,
     and prints a warning for every window. Point it at the system's fonts when it has some."""
-    import cv2  # sets QT_QPA_FONTDIR to its own (empty) folder on import
+    import cv2  # noqa: F401  (imported for its side effect: it sets QT_QPA_FONTDIR to its own, empty, folder)
 
     if os.path.isdir(os.environ.get("QT_QPA_FONTDIR", "")):
         return

@@ -24,7 +24,12 @@ PATH_ROWS = 64  # cut paths are found on a copy of a tall blob shrunk to this ma
 SEAM_CUTS = 1  # cheapest seams added as cut points where no pinch is (each adds spans to classify)
 
 
-def cut_points(mask: np.ndarray, tall: float, holes: np.ndarray | None = None) -> list[int]:
+def min_gap(tall: float) -> int:
+    """Cuts closer than this (MIN_PIECE digit heights) to another or to an end are one."""
+    return max(2, int(MIN_PIECE * tall))
+
+
+def cut_points(mask: np.ndarray, tall: float, holes: np.ndarray) -> list[int]:
     """Where a blob of touching digits may be cut: local minima of a pinch score, plus both ends.
 
     Each column is scored by the blob's height there (top to bottom ink) plus
@@ -41,10 +46,9 @@ def cut_points(mask: np.ndarray, tall: float, holes: np.ndarray | None = None) -
     top = np.where(on, rows, mask.shape[0]).min(axis=0)
     bottom = np.where(on, rows, -1).max(axis=0)
     score = (np.where(ink > 0, bottom - top + 1, 0) + ink).astype(np.float32)
-    holes = _holes(on) if holes is None else holes
     score += mask.shape[0] * holes.any(axis=0)  # never cut through the loop of a 0, 6, 8 or 9
     score = np.convolve(score, np.ones(3, np.float32) / 3, mode="same")
-    gap = max(2, int(MIN_PIECE * tall))
+    gap = min_gap(tall)
     order = np.argsort(score[gap:w - gap], kind="stable") + gap
     most = min(MAX_CUTS, int(round(CUTS_PER_HEIGHT * w / max(tall, 1))))
     cuts: list[int] = []
@@ -174,10 +178,11 @@ class _CutPlan:
 
 def _cut_plan(on: np.ndarray, tall: float) -> _CutPlan:
     h, w = on.shape
-    holes = _holes(on > 0)
+    on = on > 0
+    holes = _holes(on)
     pinches = cut_points(on, tall, holes)
     f = -(-h // PATH_ROWS)  # paths are found on a copy at most PATH_ROWS tall (f times smaller)
-    cost = _max_pool((on > 0).astype(np.float32) + holes, f)
+    cost = _max_pool(on.astype(np.float32) + holes, f)
     cols = np.arange(cost.shape[1])
     inner = np.asarray(pinches[1:-1])
     away = np.abs(cols[None, :] * f + f // 2 - inner[:, None]).astype(np.float32)  # in blob pixels
@@ -224,7 +229,7 @@ def _chosen_cuts(plan: _CutPlan, ends: np.ndarray, steps: np.ndarray, offset: in
     chosen = [(0, np.zeros(h, np.int32)), (w, np.full(h, w, np.int32))]
     for k, c in enumerate(plan.inner, start=1):
         chosen.append((int(c), path(k, int(np.argmin(ends[k] + CUT_DRIFT * plan.away[k - 1])))))
-    chosen += _free_seams(ends[0], lambda x: path(0, x), [c for c, _ in chosen], max(2, int(MIN_PIECE * plan.tall)))
+    chosen += _free_seams(ends[0], lambda x: path(0, x), [c for c, _ in chosen], min_gap(plan.tall))
     chosen.sort(key=lambda cp: cp[0])
     return [c for c, _ in chosen], np.stack([p for _, p in chosen])
 

@@ -20,6 +20,7 @@ LINE_SHARE = 0.08  # a line is at least this share of the image's long side ...
 MIN_LINE_PX = 40  # ... and at least this many pixels (a small digit's stroke is shorter)
 SLANT_PX = 5  # runs may drift this many pixels sideways over their length (perspective, skew)
 THIN = np.ones((3, 3), np.uint8)  # ink an opening by this removes is thin (printed rules, not pen strokes)
+FRINGE = np.ones((3, 3), np.uint8)  # a line's soft edge: one pixel around its ink
 GAP_PX = 5  # breaks up to this long along a thin line are bridged before measuring its length
 REPAIR_PX = 7
 REMNANT_SLENDER = 0.2  # a piece at most this wide for its height ...
@@ -39,36 +40,33 @@ def line_mask(binary: np.ndarray, length: int, horizontal: bool = True, vertical
     """
     mask = np.zeros_like(binary)
     if horizontal:
-        mask |= _runs(binary, length, (1, slant), (length, 1))
+        mask |= _runs(binary, length, (1, slant), vertical=False)
     if vertical:
-        mask |= _runs(binary, length, (slant, 1), (1, length))
+        mask |= _runs(binary, length, (slant, 1), vertical=True)
     return mask
 
 
-def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple[int, int]) -> np.ndarray:
+def _runs(binary: np.ndarray, length: int, across: tuple[int, int], vertical: bool) -> np.ndarray:
     """Long straight runs, tolerating a slight slant (a page photographed at an angle).
 
     The ink is first thickened across the line direction so a slanted line stays
     one continuous run under the long kernel; the result is limited to real ink
     (plus a one-pixel fringe for the line's soft edge).
     """
-    vertical = along[1] > 1
     if max(across) > 1:
         k = cv2.getStructuringElement(cv2.MORPH_RECT, across)
-        bridged = None
-        if min(binary.shape) >= 2 * length:  # a strip (a cheque line, a cell) has no room for guesses
-            # thin faint lines break up when thresholded: bridge their short breaks. Only thin
-            # ink is bridged sideways: the flat bottoms of a row of digits must not join up.
-            # Thickening across and bridging along is one dilation by the rectangle spanning
-            # both (a dilation by a rectangle is one along x, then one along y): one pass.
-            bridged = cv2.getStructuringElement(cv2.MORPH_RECT, (across[0], GAP_PX) if vertical else (GAP_PX, across[1]))
-        if bridged is not None and vertical:  # all ink counts as thin here, and the bridged copy contains `thick` itself
-            thick = cv2.dilate(binary, bridged)
+        # a strip (a cheque line, a cell) has no room for guesses; elsewhere thin faint lines
+        # break up when thresholded, so their short breaks are bridged. Only thin ink is
+        # bridged sideways: the flat bottoms of a row of digits must not join up. Thickening
+        # across and bridging along is one dilation by the rectangle spanning both.
+        roomy = min(binary.shape) >= 2 * length
+        if roomy and vertical:  # all ink counts as thin here: the bridged copy contains the thickened one
+            thick = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, (across[0], GAP_PX)))
         else:
             thick = cv2.dilate(binary, k)
-            if bridged is not None:
+            if roomy:
                 thin = cv2.subtract(binary, cv2.morphologyEx(binary, cv2.MORPH_OPEN, THIN))
-                thick |= cv2.dilate(thin, bridged)
+                thick |= cv2.dilate(thin, cv2.getStructuringElement(cv2.MORPH_RECT, (GAP_PX, across[1])))
         runs = open_straight(thick, length, vertical)
         if not cv2.countNonZero(runs):  # no line: nothing to shrink back or keep (most frames)
             return runs
@@ -77,7 +75,7 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], along: tuple
         runs = open_straight(binary, length, vertical)
     if not runs.any():
         return runs
-    return cv2.dilate(runs & binary, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    return cv2.dilate(runs & binary, FRINGE)
 
 
 def open_straight(binary: np.ndarray, length: int, vertical: bool) -> np.ndarray:

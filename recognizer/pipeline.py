@@ -138,20 +138,20 @@ class Recognizer:
         preds = _subset(preds, keep)
         preds.reject[veto[keep]] = 1.0
         doubted = {id(c) for c, v in zip(found, veto[keep]) if v}
-        digits, flagged = self._decide(found, preds, scale, size)
+        boxes = [_to_input(c.box, scale, size) for c in found]  # in the input's pixels
+        digits, flagged = self._decide(found, preds, boxes)
         glyphs = [r for c, r in flagged if id(c) not in doubted]  # letters, not our own unsure cuts
         digits, rejected = in_words(digits, [r for _, r in flagged], glyphs)
         digits, rejected = punctuation(digits, rejected)
-        return _whole_readings(found, preds, digits, rejected, scale, size)
+        return _whole_readings(found, preds, boxes, digits, rejected)
 
-    def _decide(self, found, preds, scale: float, size) -> tuple[list[Digit], list]:
+    def _decide(self, found, preds, boxes) -> tuple[list[Digit], list]:
         """Accept a candidate when it is a digit (reject prob low) and confident enough.
 
         Returns the digits and (candidate, Rejected) pairs for the rest.
         """
         digits, rejected = [], []
-        for c, d, p, r, probs in zip(found, preds.digits, preds.confidences, preds.reject, preds.probs):
-            box = _to_input(c.box, scale, size)
+        for c, box, d, p, r, probs in zip(found, boxes, preds.digits, preds.confidences, preds.reject, preds.probs):
             if r >= self.reject:
                 rejected.append((c, Rejected(box, "not a digit", float(r))))
             elif p < self.conf:
@@ -161,8 +161,8 @@ class Recognizer:
         return digits, rejected
 
 
-def _whole_readings(found, preds: Predictions, digits: list[Digit], rejected: list[Rejected],
-                    scale: float, size) -> tuple[list[Digit], list[Rejected]]:
+def _whole_readings(found, preds: Predictions, boxes: list, digits: list[Digit],
+                    rejected: list[Rejected]) -> tuple[list[Digit], list[Rejected]]:
     """A wide blob's reading stands or falls whole: the pieces of a blob that fails are rejected.
 
     Touching digits are digits all along the blob: a blob where the
@@ -187,10 +187,10 @@ def _whole_readings(found, preds: Predictions, digits: list[Digit], rejected: li
     for ks in by_blob.values():
         if len(ks) < 2:
             continue
-        boxes = [_to_input(found[k].box, scale, size) for k in ks]
+        pieces = [boxes[k] for k in ks]
         ones = sum(int(preds.digits[k]) == 1 for k in ks)
-        if any(b not in kept for b in boxes) or (len(ks) >= MANY_STEMS and 2 * ones > len(ks)):
-            failed.update(boxes)
+        if any(b not in kept for b in pieces) or (len(ks) >= MANY_STEMS and 2 * ones > len(ks)):
+            failed.update(pieces)
     if not failed:
         return digits, rejected
     keep = [d for d in digits if d.box not in failed]

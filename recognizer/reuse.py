@@ -76,7 +76,7 @@ class ClassificationReuse:
         """{this frame's candidate: cached entry} for boxes that still hold the same handwriting:
         the same size to a pixel or two, the same amount of ink, classified recently enough,
         and overlapping once the page's shift is undone."""
-        if self._preds is None or self._frame is None or not 0 < frame_index - self._frame < self.refresh:
+        if self._frame is None or not 0 < frame_index - self._frame < self.refresh:  # merge sets all state at once
             return {}
         old, old_ink = self._boxes, self._ink
         tol = np.maximum(SIZE_PX, SIZE_SHARE * boxes[:, 2:])

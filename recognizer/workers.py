@@ -120,10 +120,15 @@ def _recognize_run_in_worker(items: list[tuple], conf: float) -> list[tuple[Resu
     for image, name, index, time_s in items:
         if isinstance(image, int):  # copied out once: OpenCV ran 10-15% slower on the shared mapping itself
             image = _RING.view(image).copy()
-        t0 = time.perf_counter()
-        results = _WORKER(image, source=name, frame_index=index, time_s=time_s)
-        out.append((results, time.perf_counter() - t0))
+        out.append(_timed(_WORKER, image, name, index, time_s))
     return out
+
+
+def _timed(recognizer: Recognizer, image, name: str, index: int, time_s) -> tuple[Results, float]:
+    """Recognize one frame; the seconds it took are the latency the window shows."""
+    t0 = time.perf_counter()
+    results = recognizer(image, source=name, frame_index=index, time_s=time_s)
+    return results, time.perf_counter() - t0
 
 
 def _context():
@@ -218,9 +223,7 @@ class Recognition:
             self.sw.lap("read")
         if frame.image is None:
             return frame, None, 0.0
-        t0 = time.perf_counter()
-        results = self.recognizer(frame.image, source=frame.name, frame_index=frame.index, time_s=frame.time)
-        seconds = time.perf_counter() - t0
+        results, seconds = _timed(self.recognizer, frame.image, frame.name, frame.index, frame.time)
         if self.sw:
             self.sw.lap("recognize")
         return frame, results, seconds
