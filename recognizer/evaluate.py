@@ -241,7 +241,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(DATA), help="realworld data folder")
     ap.add_argument("--model", default=None, help="tflite model (default assets/models/digits.tflite)")
     ap.add_argument("--conf", type=float, default=None, help="minimum digit confidence (default: Recognizer's)")
-    ap.add_argument("--scenes", type=int, default=30, help="number of synthetic scenes (0 to skip)")
+    ap.add_argument("--scenes", type=int, default=150, help="number of synthetic scenes (0 to skip)")
     ap.add_argument("--seed", type=int, default=1234, help="random seed of the synthetic scenes")
     ap.add_argument("--orand-split", default="test", choices=("test", "train"),
                     help="ORAND split (train: a second check that is not the reported figure)")

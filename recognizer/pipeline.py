@@ -71,7 +71,7 @@ class Recognizer:
         else:
             prep = preprocess.prepare(frame, self.max_side, self.polarity)
             t = _lap(timings, "preprocess", t)
-            found = self._candidates(prep)
+            found = frame_candidates(prep)
             scale = prep.scale
             if self.debug_on:
                 self.debug["binary"] = prep.binary
@@ -93,22 +93,6 @@ class Recognizer:
             self.debug["batch"] = batch
         return Results(source=source, frame=frame_index, width=w, height=h, digits=digits,
                        numbers=numbers, rejected=rejected, time=time_s, timings=timings)
-
-    def _candidates(self, prep: preprocess.Prepared) -> list[cand.Candidate]:
-        """Lines out (long ones first, then box borders once the digit size is known), then blobs.
-
-        Clusters of specks (dots, a dashed rule) are dropped only here, after
-        they have told the border pass whether free-standing rules are present.
-        """
-        first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
-        clean, ruled = lines.remove_lines(prep.binary, length=first)
-        found = cand.find_candidates(prep.ink, clean)
-        tall = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
-        border = int(BORDER_SHARE * tall)
-        if found and border < first and _has_borders(found, border):
-            clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
-            found = cand.find_candidates(prep.ink, clean)
-        return [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
 
     def _whole_image(self, frame: np.ndarray) -> list[cand.Candidate]:
         """A tiny input is one pre-cropped digit: the whole image is the candidate."""
@@ -159,6 +143,24 @@ class Recognizer:
             else:
                 digits.append(Digit(int(d), float(p), box, probs=probs))
         return digits, rejected
+
+
+def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
+    """A prepared frame's digit candidates: lines out (long ones first, then box borders once
+    the digit size is known), then blobs. Training cuts its ORAND pieces with this too.
+
+    Clusters of specks (dots, a dashed rule) are dropped only here, after
+    they have told the border pass whether free-standing rules are present.
+    """
+    first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
+    clean, ruled = lines.remove_lines(prep.binary, length=first)
+    found = cand.find_candidates(prep.ink, clean)
+    tall = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
+    border = int(BORDER_SHARE * tall)
+    if found and border < first and _has_borders(found, border):
+        clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
+        found = cand.find_candidates(prep.ink, clean)
+    return [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
 
 
 def _whole_readings(found, preds: Predictions, boxes: list, digits: list[Digit],

@@ -92,3 +92,30 @@ def test_one_training_step_lowers_the_loss(mnist):
         model.train_on_batch(xb, yb)
     assert model.output_shape == (None, NUM_CLASSES)
     assert model.evaluate(xb, yb, verbose=0) < before
+
+
+def test_piece_labels_follow_the_true_digit_boxes():
+    """A piece on one digit's box is that digit; two digits run together or a fragment of
+    one is "not a digit"; a sliver (a 1's look-alike) or a half-overlap is left out."""
+    from recognizer.classifier import REJECT_CLASS
+    from training.realdata import piece_label
+
+    digits = [(3, (0, 0, 30, 40)), (7, (28, 0, 30, 40))]
+    assert piece_label((1, 0, 29, 40), digits) == 3
+    assert piece_label((0, 0, 58, 40), digits) == REJECT_CLASS  # both
+    assert piece_label((30, 0, 14, 20), digits) == REJECT_CLASS  # the top-left corner of the 7
+    assert piece_label((30, 0, 8, 40), digits) is None  # a sliver: could pass for a 1
+    assert piece_label((14, 0, 30, 40), digits) is None  # half of each: neither
+
+
+def test_orand_pieces_are_the_runtime_cuts_labelled(realworld):
+    """The recognizer's own pieces of real cheque strings: digits and rejects, normalized."""
+    from recognizer.classifier import REJECT_CLASS
+    from training.realdata import load_orand_pieces
+
+    x, y = load_orand_pieces("test")
+    assert x.shape[1:] == (28, 28) and len(x) == len(y) > 400  # 128 strings, 562 digits
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    counts = np.bincount(y, minlength=REJECT_CLASS + 1)
+    assert (counts[:10] > 0).all()  # every digit occurs
+    assert 0.1 < counts[REJECT_CLASS] / len(y) < 0.5  # touching strings give rejects, not mostly

@@ -4,7 +4,9 @@ Everything is scored through the LiteRT interpreter and the shared
 normalization, exactly as the camera pipeline runs it: MNIST test (overall, per
 class), the reject rule on both error sides (digits wrongly rejected, held-back
 synthetic negatives accepted), and real handwriting that is not MNIST (USPS
-test, NSYSU exam crops, ORAND cheque digits). Prints a table, writes JSON, and
+test, NSYSU exam crops, ORAND cheque digits), and the runtime's own cuts of the ORAND
+test strings (a piece that is one digit read, two digits run together or a fragment
+rejected: what segmentation asks of the model). Prints a table, writes JSON, and
 draws training curves, a confusion matrix and a montage of mistakes as PNGs.
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from recognizer.classifier import REJECT_CLASS, DigitClassifier, ModelError
 from recognizer.normalize import normalize_batch
 from training.data import DataError, load_mnist
 from training.negatives import make_negatives
-from training.realdata import load_nsysu, load_orand_digits, load_usps
+from training.realdata import load_nsysu, load_orand_digits, load_orand_pieces, load_usps
 
 HELD_BACK_NEGATIVES = 3000
 NEGATIVE_SEED = 987  # differs from training's seeds; built from MNIST *test* digits
@@ -52,6 +54,16 @@ def real_sets():
     """Name -> loader of the real crop sets; a missing set is reported, not fatal."""
     return {"usps_test": lambda: load_usps("test"), "nsysu_exams": load_nsysu,
             "orand_test_digits": lambda: load_orand_digits("test")}
+
+
+def pieces_report(classifier: DigitClassifier, conf_threshold: float) -> dict:
+    """The ORAND test strings cut as at runtime: digit pieces read right, the rest rejected."""
+    x, y = load_orand_pieces("test")
+    pred, rejected = decide(classifier, x, conf_threshold)
+    digit = y != REJECT_CLASS
+    read = ~rejected & (pred.digits == y)
+    return {"digit_pieces": int(digit.sum()), "read": round(float(read[digit].mean()), 5),
+            "not_digit_pieces": int((~digit).sum()), "rejected": round(float(rejected[~digit].mean()), 5)}
 
 
 def confusion_png(y, pred, path: Path) -> None:
@@ -120,6 +132,10 @@ def print_table(report: dict) -> None:
             print(f"{name:<22}{r['n']:>7}{r['accuracy']:>10.4f}{r['rejected']:>10.4f}{r['accuracy_accepted']:>11.4f}")
         else:
             print(f"{name:<22}  skipped: {r['skipped']}")
+    pieces = report.get("orand_test_pieces", {})
+    if "read" in pieces:
+        print(f"ORAND test cuts: {pieces['digit_pieces']} digit pieces read {pieces['read']:.4f}, "
+              f"{pieces['not_digit_pieces']} pairs/fragments rejected {pieces['rejected']:.4f}")
     neg = report["negatives"]
     print(f"{'synthetic negatives':<22}{neg['n']:>7}{'':>10}{neg['rejected']:>10.4f}")
     print("MNIST per class: " + " ".join(f"{k}:{v:.4f}" for k, v in report["sets"]["mnist_test"]["per_class"].items()))
@@ -142,6 +158,10 @@ def evaluate(model_path, data_dir, out_dir: Path, log_csv: Path = Path("runs/tra
         r = score(classifier, x, y, conf)
         mistakes_png(x, y, r.pop("_pred"), out_dir / f"mistakes_{name}.png")
         report["sets"][name] = r
+    try:
+        report["orand_test_pieces"] = pieces_report(classifier, conf)
+    except DataError as exc:
+        report["orand_test_pieces"] = {"skipped": str(exc)}
     negatives = make_negatives(HELD_BACK_NEGATIVES, x_test, seed=NEGATIVE_SEED)
     _, rejected = decide(classifier, negatives, conf)
     report["negatives"] = {"n": len(negatives), "rejected": round(float(rejected.mean()), 5)}

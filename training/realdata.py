@@ -4,6 +4,12 @@ USPS envelopes, NSYSU exam-sheet crops and the per-digit boxes of the ORAND
 cheque amounts live in ../shared/data/realworld (never copied into the
 project). Every crop goes through `normalize_crop`, exactly as the runtime
 prepares a camera crop, so accuracy here measures what users will get.
+
+The ORAND strings also give the runtime's own pieces (`load_orand_pieces`):
+the recognizer cuts each string as it would a photo, and the per-digit boxes
+say which pieces are one digit and which are two digits run together or a
+fragment of one, "not a digit". That is what recognition-driven segmentation
+needs the classifier to know, and no crop of a single clean digit teaches it.
 """
 from __future__ import annotations
 
@@ -14,11 +20,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.normalize import normalize_crop
+from recognizer import preprocess
+from recognizer.classifier import REJECT_CLASS
+from recognizer.normalize import normalize_batch, normalize_crop
+from recognizer.pipeline import frame_candidates
 from training.data import SHARED, DataError
 
 REALWORLD = SHARED / "realworld"
 USPS, ORAND = "usps_zip", "orand_car_a"  # folders of the two sets that can join training
+ONE_DIGIT = 0.6  # a piece with this IoU against a digit's box is that digit ...
+COVERS = 0.6  # ... one holding this share of two digits' boxes is both run together ...
+FRAGMENT = 0.4  # ... one under this IoU, lying (FRAGMENT_INSIDE of it) within one digit, a fragment;
+FRAGMENT_INSIDE = 0.7  # other pieces are ambiguous and left out
+SLIVER = 0.4  # fragments narrower than this share of their height look like a 1: left out too
 
 
 def realworld_dir(name: str) -> Path:
@@ -60,27 +74,88 @@ def load_nsysu():
     return _stack(crops, labels)
 
 
+def orand_boxes(split: str) -> dict[str, list[tuple[int, tuple[int, int, int, int]]]]:
+    """Per-digit ground truth of one ORAND split: image file -> [(digit, (x, y, w, h)), ...]."""
+    folder = realworld_dir(ORAND)
+    boxes: dict[str, list] = {}
+    with open(folder / "BOXES.csv") as fh:
+        for row in csv.DictReader(fh):
+            if f"/{split}/" in row["file"]:
+                box = tuple(int(float(row[k])) for k in ("x", "y", "w", "h"))
+                boxes.setdefault(row["file"], []).append((int(row["digit"]), box))
+    return boxes
+
+
+def _read(path: Path, mode: int = cv2.IMREAD_GRAYSCALE) -> np.ndarray:
+    page = cv2.imread(str(path), mode)
+    if page is None:
+        raise DataError(f"cannot read {path}")
+    return page
+
+
 def load_orand_digits(split: str = "train"):
     """Per-digit boxes cut from the ORAND cheque amounts of one split."""
     folder = realworld_dir(ORAND)
-    crops, labels, cache = [], [], {}
-    with open(folder / "BOXES.csv") as fh:
-        for row in csv.DictReader(fh):
-            if f"/{split}/" not in row["file"]:
-                continue
-            if row["file"] not in cache:
-                cache = {row["file"]: cv2.imread(str(folder / row["file"]), cv2.IMREAD_GRAYSCALE)}
-            page = cache[row["file"]]
-            x, y, w, h = (int(float(row[k])) for k in ("x", "y", "w", "h"))
+    crops, labels = [], []
+    for name, digits in orand_boxes(split).items():
+        page = _read(folder / name)
+        for digit, (x, y, w, h) in digits:
             crop = page[max(y, 0): y + h, max(x, 0): x + w]
             if crop.size == 0 or min(crop.shape) < 3:
                 continue
             crops.append(normalize_crop(crop, ink="dark"))
-            labels.append(int(row["digit"]))
+            labels.append(digit)
     return _stack(crops, labels)
 
 
-EXTRA_SETS = {"usps": (USPS, load_usps), "orand": (ORAND, load_orand_digits)}  # name: (folder, loader)
+def load_orand_pieces(split: str = "train"):
+    """The recognizer's own candidates on the ORAND strings of one split, labelled by the boxes.
+
+    Each string is prepared and cut exactly as at runtime (pipeline.frame_candidates),
+    so the pieces carry the runtime's masks and cut paths: a digit cut well from its
+    neighbour keeps its label, two digits in one piece and a fragment are "not a
+    digit" (piece_label).
+    """
+    folder = realworld_dir(ORAND)
+    crops, labels = [], []
+    for name, digits in orand_boxes(split).items():
+        prep = preprocess.prepare(_read(folder / name, cv2.IMREAD_COLOR))  # as main.py reads it
+        for c in frame_candidates(prep):
+            label = None if c.tail else piece_label([v / prep.scale for v in c.box], digits)
+            if label is not None:
+                crops.append(c.crop)
+                labels.append(label)
+    if not crops:
+        return np.zeros((0, 28, 28), np.float32), np.zeros((0,), np.int64)
+    return normalize_batch(crops, ink="light"), np.asarray(labels, np.int64)
+
+
+def piece_label(box, digits: list) -> int | None:
+    """A candidate's label from the true digit boxes: the digit it is, REJECT_CLASS for
+    two digits run together or a fragment, None where it is neither clearly."""
+    x, y, w, h = box
+    best, best_iou, inside, held = None, 0.0, 0.0, 0
+    for digit, (gx, gy, gw, gh) in digits:
+        cut = max(0.0, min(x + w, gx + gw) - max(x, gx)) * max(0.0, min(y + h, gy + gh) - max(y, gy))
+        iou = cut / (w * h + gw * gh - cut)
+        if iou > best_iou:
+            best, best_iou = digit, iou
+        inside = max(inside, cut / (w * h))
+        held += cut >= COVERS * gw * gh
+    if best_iou >= ONE_DIGIT:
+        return best
+    if held >= 2 or (best_iou < FRAGMENT and inside >= FRAGMENT_INSIDE and w >= SLIVER * h):
+        return REJECT_CLASS
+    return None
+
+
+def load_orand(split: str = "train"):
+    """ORAND for training: the per-digit boxes and the runtime's labelled pieces."""
+    xs, ys = zip(load_orand_digits(split), load_orand_pieces(split))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+EXTRA_SETS = {"usps": (USPS, load_usps), "orand": (ORAND, load_orand)}  # name: (folder, loader)
 
 
 def extra_available(name: str) -> bool:

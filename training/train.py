@@ -21,6 +21,7 @@ import numpy as np
 from training.data import DataError, data_fingerprint, load_mnist
 from training.negatives import make_negatives
 from training.realdata import extra_available, load_extra_training
+from recognizer.classifier import REJECT_CLASS
 from recognizer.normalize import normalize_batch
 
 # Hyper-parameters
@@ -29,10 +30,9 @@ BATCH = 128
 PEAK_LR = 3e-3
 WARMUP_EPOCHS = 1
 VAL_SIZE = 2000
-NEGATIVES_TRAIN = 10000
+NEGATIVES_TRAIN = 11000
 NEGATIVES_VAL = 600
-SEED = 1234
-REJECT_CLASS = 10
+SEED = 7
 REPRESENTATIVE = 500  # crops that calibrate int8 quantization at export
 MAX_FALSE_REJECT = 0.002  # at most this share of held-back digits may be rejected
 DEFAULT_EXTRA = ["usps", "orand"]  # real crops added to MNIST by default (docs/model.md says why)
