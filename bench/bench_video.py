@@ -85,7 +85,7 @@ def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[flo
 
     from recognizer import preprocess
     from recognizer.normalize import normalize_crop
-    from recognizer.pipeline import Recognizer
+    from recognizer.pipeline import Recognizer, frame_candidates
 
     net = keras.models.load_model(ROOT / "assets" / "models" / "digits.keras", compile=False)
     recognizer = Recognizer(model=model)
@@ -97,7 +97,7 @@ def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[flo
             break
         t0 = time.perf_counter()
         prep = preprocess.prepare(frame, recognizer.max_side, recognizer.polarity)
-        found = recognizer._candidates(prep)
+        found = frame_candidates(prep)
         for c in found:
             net.predict(normalize_crop(c.crop, ink="light")[None, :, :, None], verbose=0)
         times.append(time.perf_counter() - t0)

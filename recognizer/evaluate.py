@@ -1,8 +1,8 @@
 """Dev evaluation of the whole recognizer on real handwriting and on synthetic scenes.
 
-    python -m recognizer.evaluate [--data ../shared/data/realworld] [--scenes 30] [--gallery runs/evaluate/gallery]
+    python -m recognizer.evaluate [--data ../shared/data/realworld] [--scenes 150] [--gallery runs/evaluate/gallery]
     python -m recognizer.evaluate --sets orand --orand-split train --orand-limit 400   # a second check
-    python -m recognizer.evaluate --sets scenes --scenes 60 --seed 7                    # other scenes
+    python -m recognizer.evaluate --sets scenes --seed 7                                # other scenes
 
 Sets (each skipped with a note when its folder is absent):
 - sudoku: hand-filled Sudoku photos. A detection counts in the cell holding its

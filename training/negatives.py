@@ -118,24 +118,6 @@ def scribble(rng, digits=None) -> np.ndarray:
             return img
 
 
-def zigzag(rng, digits=None) -> np.ndarray:
-    """A zig-zag doodle about as wide as tall (an M, W or N scrawled beside the digits).
-
-    The pen turns up and down at least three times while moving steadily right,
-    which no digit does; without these, a narrow zig-zag reads as a 4.
-    """
-    img = _canvas()
-    n = int(rng.integers(4, 10))  # corners, alternating top and bottom
-    h = rng.uniform(24, 48)
-    w = min(60.0, h * rng.uniform(0.6, 1.8))
-    xs = np.linspace(32 - w / 2, 32 + w / 2, n) + rng.normal(0, w / (6 * n), n)
-    sides = np.where(np.arange(n) % 2 == 0, -1, 1) * (1 if rng.random() < 0.5 else -1)
-    ys = 32 + sides * h / 2 * rng.uniform(0.6, 1.0, n)
-    pts = np.stack([xs, ys], 1).astype(np.int32)
-    cv2.polylines(img, [pts], False, 255, int(rng.integers(1, 5)), cv2.LINE_AA)
-    return img
-
-
 def half_digit(rng, digits) -> np.ndarray:
     """The top or bottom third of a real digit, as when a digit is cut by the frame edge.
 
@@ -167,8 +149,7 @@ def two_digits(rng, digits) -> np.ndarray:
     return img
 
 
-GENERATORS = [arc_fragment, blob, line, corner, crossing, letter, noise, scribble, zigzag, half_digit,
-              two_digits]
+GENERATORS = [arc_fragment, blob, line, corner, crossing, letter, noise, scribble, half_digit, two_digits]
 
 
 def make_negatives(count: int, digits: np.ndarray, seed: int) -> np.ndarray:

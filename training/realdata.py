@@ -149,13 +149,8 @@ def piece_label(box, digits: list) -> int | None:
     return None
 
 
-def load_orand(split: str = "train"):
-    """ORAND for training: the per-digit boxes and the runtime's labelled pieces."""
-    xs, ys = zip(load_orand_digits(split), load_orand_pieces(split))
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-EXTRA_SETS = {"usps": (USPS, load_usps), "orand": (ORAND, load_orand)}  # name: (folder, loader)
+EXTRA_SETS = {"usps": (USPS, load_usps), "orand": (ORAND, load_orand_digits),  # name: (folder, loader)
+              "orand_cuts": (ORAND, load_orand_pieces)}
 
 
 def extra_available(name: str) -> bool:
