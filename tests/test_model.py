@@ -71,13 +71,7 @@ def test_shipped_model_reads_cut_digits_and_refuses_pairs(classifier, realworld)
     """Recognition-driven segmentation rests on this: the ORAND test strings cut by the
     recognizer itself, a piece that is one digit is read, two digits in one piece or a
     fragment is rejected (a model trained on whole digits only: 86% and 72%)."""
-    from recognizer.classifier import REJECT_CLASS
-    from training.realdata import load_orand_pieces
+    from training.evaluate import pieces_report
 
-    x, y = load_orand_pieces("test")
-    conf = classifier.metadata.get("conf_threshold", 0.0)
-    pred, rejected = decide(classifier, x, conf)
-    digit = y != REJECT_CLASS
-    read = (~rejected & (pred.digits == y))[digit].mean()
-    refused = rejected[~digit].mean()
-    assert read >= 0.88 and refused >= 0.82, f"pieces read {read:.3f}, pairs/fragments rejected {refused:.3f}"
+    r = pieces_report(classifier, classifier.metadata.get("conf_threshold", 0.0))
+    assert r["read"] >= 0.88 and r["rejected"] >= 0.82, r

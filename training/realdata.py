@@ -159,7 +159,7 @@ def extra_available(name: str) -> bool:
 
 
 def load_extra_training(names: list[str]):
-    """The optional extra real crops for training (`--extra usps,orand`): their train splits."""
+    """The optional extra real crops for training (`--extra usps,orand,orand_cuts`): their train splits."""
     xs, ys = [], []
     for name in names:
         if name not in EXTRA_SETS:
