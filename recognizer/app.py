@@ -26,7 +26,7 @@ from recognizer.capture import SourceError, open_source
 from recognizer.normalize import normalize_batch
 from recognizer.output import Outputs, save_snapshot
 from recognizer.pipeline import Recognizer
-from recognizer.reuse import REFRESH, ClassificationReuse
+from recognizer.reuse import REFRESH
 from recognizer.tracking import DigitTracker
 from recognizer.workers import Recognition, keep_freed_memory
 
@@ -235,7 +235,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
         source.close()
         raise
     reuse = reuse_frames(args, source)
-    first.reuse = ClassificationReuse(reuse) if reuse else None  # known only now the source is open
+    first.set_reuse(reuse)  # known only now the source is open
     recognition = Recognition(source, first, sw, processes=worker_count(args, source, show),
                               recognizer_kwargs=recognizer_kwargs(args, reuse))
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None

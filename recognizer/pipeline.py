@@ -58,7 +58,12 @@ class Recognizer:
         self.reject = reject if reject is not None else float(meta.get("reject_threshold", REJECT))
         self.max_side, self.polarity, self.debug_on = max_side, polarity, debug
         self.debug: dict = {}
-        self.reuse = ClassificationReuse(reuse) if reuse else None
+        self.set_reuse(reuse)
+
+    def set_reuse(self, frames: int) -> None:
+        """Reuse classifications for up to `frames` frames (0: off); a video or camera is only
+        known once its source is open, after the model has been loaded."""
+        self.reuse = ClassificationReuse(frames) if frames else None
 
     def __call__(self, frame: np.ndarray, source: str = "", frame_index: int = 0,
                  time_s: float | None = None) -> Results:

@@ -24,6 +24,7 @@ from recognizer import preprocess
 from recognizer.classifier import REJECT_CLASS
 from recognizer.normalize import normalize_batch, normalize_crop
 from recognizer.pipeline import frame_candidates
+from recognizer.tracking import overlap_matrix
 from training.data import SHARED, DataError
 
 REALWORLD = SHARED / "realworld"
@@ -134,19 +135,16 @@ def piece_label(box, digits: list) -> int | None:
     """A candidate's label from the true digit boxes: the digit it is, REJECT_CLASS for
     two digits run together or a fragment, None where it is neither clearly."""
     x, y, w, h = box
-    best, best_iou, inside, held = None, 0.0, 0.0, 0
-    for digit, (gx, gy, gw, gh) in digits:
-        cut = max(0.0, min(x + w, gx + gw) - max(x, gx)) * max(0.0, min(y + h, gy + gh) - max(y, gy))
-        iou = cut / (w * h + gw * gh - cut)
-        if iou > best_iou:
-            best, best_iou = digit, iou
-        inside = max(inside, cut / (w * h))
-        held += cut >= COVERS * gw * gh
-    if best_iou >= ONE_DIGIT:
-        return best
-    if held >= 2 or (best_iou < FRAGMENT and inside >= FRAGMENT_INSIDE and w >= SLIVER * h):
-        return REJECT_CLASS
-    return None
+    truth = np.array([b for _, b in digits], np.float64).reshape(-1, 4)
+    cut = overlap_matrix(np.array([box], np.float64), truth)[0]
+    area, true_area = w * h, truth[:, 2] * truth[:, 3]
+    iou = cut / (area + true_area - cut)
+    best = int(np.argmax(iou)) if len(iou) else -1
+    if best >= 0 and iou[best] >= ONE_DIGIT:
+        return digits[best][0]
+    held = int(np.count_nonzero(cut >= COVERS * true_area))
+    fragment = best >= 0 and iou[best] < FRAGMENT and cut.max() / area >= FRAGMENT_INSIDE and w >= SLIVER * h
+    return REJECT_CLASS if held >= 2 or fragment else None
 
 
 EXTRA_SETS = {"usps": (USPS, load_usps), "orand": (ORAND, load_orand_digits),  # name: (folder, loader)
