@@ -4,7 +4,8 @@ A digit written on a line or touching a box border is one connected blob with
 it; the candidate search would see one huge shape. Long straight runs are found
 with a morphological opening by a long thin kernel (a stroke of a digit is never
 that long), subtracted, and the small gaps this cuts into digits that crossed
-the line are closed again.
+the line are closed again; where the lines are printed fainter than the pen,
+the pen's own darker pixels over them are given back.
 
 Used by the pipeline on every frame and by the paper-forms reader (box and comb
 fields): `remove_lines(binary)` for lines long relative to the frame,
@@ -22,9 +23,11 @@ SLANT_PX = 5  # runs may drift this many pixels sideways over their length (pers
 THIN = np.ones((3, 3), np.uint8)  # ink an opening by this removes is thin (printed rules, not pen strokes)
 FRINGE = np.ones((3, 3), np.uint8)  # a line's soft edge: one pixel around its ink
 GAP_PX = 5  # breaks up to this long along a thin line are bridged before measuring its length
-REPAIR_PX = 7
+REPAIR_PX = 7  # gaps up to this long, cut into strokes by a removed line, are closed again
+FAINT_RATIO = 1.6  # ruled lines this many times fainter than the pen (median ink) ...
+OVER_SHARE = 0.5  # ... give back their pixels darker than this share of the way from line to pen
 REMNANT_SLENDER = 0.2  # a piece at most this wide for its height ...
-REMNANT_SHARE = 0.6  # ... continued by removed line for this share of half its height, above or below  # gaps up to this long, cut into strokes by a removed line, are closed again
+REMNANT_SHARE = 0.6  # ... continued by removed line for this share of half its height, above or below
 
 
 def default_length(shape: tuple[int, int]) -> int:
@@ -109,13 +112,16 @@ def _window_extreme(image: np.ndarray, length: int, vertical: bool, op, outside:
 
 
 def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool = True,
-                 vertical: bool = True, repair: int = 0, slant: int = SLANT_PX) -> tuple[np.ndarray, np.ndarray]:
+                 vertical: bool = True, repair: int = 0, slant: int = SLANT_PX,
+                 ink: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Binary -> (binary without the lines, line mask).
 
     length: shortest run that is a line (default: frame-relative, see default_length).
     slant: sideways drift allowed along a line (short box borders: 1, exactly straight).
     repair: size of the closing that re-joins strokes cut where they crossed a
     line (default: the REPAIR_PX, a thick printed line plus a margin).
+    ink: the frame's ink map; with it, pen strokes written over faint ruled lines
+    are given back (`strokes_over`).
     """
     length = length or default_length(binary.shape)
     lines = line_mask(binary, length, horizontal, vertical, slant)
@@ -129,7 +135,36 @@ def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool
     if vertical:
         rejoin |= cv2.morphologyEx(clean, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))
     clean |= rejoin & lines  # only fill inside the removed lines, never grow the digits
+    if ink is not None:
+        clean |= strokes_over(ink, binary, clean, lines)
     return clean, lines
+
+
+def strokes_over(ink: np.ndarray, binary: np.ndarray, clean: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """The removed line pixels that are pen written over a faint ruled line: far darker than the line.
+
+    A stroke crossing a ruled line at a shallow angle (the waist of an 8, the
+    loop of a 6, the bar of a 4 lying along the line) shares a stretch of pixels
+    with it; the closing in remove_lines only bridges strokes that leave the line
+    straight up and down, so such a digit fell apart into a top and a bottom read
+    as two wrong digits (an 8's lower loop as 0). Notebook rules are printed
+    faint and pen is dark, so where the paper's lines are much fainter than the
+    writing (the pen's median ink at least FAINT_RATIO times the line's), line
+    pixels darker than halfway between the two are pen, and stay. Dark printed
+    lines (form boxes, Sudoku grids, cheque baselines) are as dark as the pen:
+    nothing is given back there.
+    """
+    on = lines > 0
+    core = on & (binary > 0)  # the line itself, without its soft fringe
+    written = clean > 0
+    if not written.any() or not core.any():
+        return np.zeros_like(lines)
+    line_level = float(np.median(ink[core]))
+    pen_level = float(np.median(ink[written]))
+    if pen_level < FAINT_RATIO * line_level:
+        return np.zeros_like(lines)
+    cut = line_level + OVER_SHARE * (pen_level - line_level)
+    return ((ink > cut) & on).view(np.uint8) * 255
 
 
 def is_remnant(box: tuple[int, int, int, int], lines: np.ndarray) -> bool:

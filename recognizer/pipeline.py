@@ -158,7 +158,7 @@ def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
     they have told the border pass whether free-standing rules are present.
     """
     first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
-    clean, ruled = lines.remove_lines(prep.binary, length=first)
+    clean, ruled = lines.remove_lines(prep.binary, length=first, ink=prep.ink)
     found = cand.find_candidates(prep.ink, clean)
     tall = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
     border = int(BORDER_SHARE * tall)
