@@ -143,9 +143,15 @@ def one_stroke(mask: np.ndarray) -> bool:
     return float((starts.sum(axis=0) >= 2).mean()) <= ONE_STROKE
 
 
+def digit_shaped(w, h):
+    """Could a box this wide and tall hold a digit (or a few)? Thin rules and long dashes cannot.
+    Works on numbers and on numpy arrays of them alike."""
+    return (w >= 0.15 * h) & (w <= 3 * h)
+
+
 def typical_height(items: list[list]) -> float:
     """Median height of the plausible digit-shaped blobs (thin rules do not vote)."""
-    heights = [h for x, y, w, h, _ in items if w >= 0.15 * h and w <= 3 * h]
+    heights = [h for x, y, w, h, _ in items if digit_shaped(w, h)]
     return median(heights) if heights else 0.0
 
 
@@ -165,7 +171,7 @@ def estimate_height(binary: np.ndarray) -> float:
     min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(binary.shape)) / f
     w, h = stats[1:, 2], stats[1:, 3]
     keep = (h >= min_h) & (h <= MAX_SIZE_SHARE * H) & (w <= MAX_SIZE_SHARE * W)  # one pass, not a loop over rows
-    keep &= (w >= 0.15 * h) & (w <= 3 * h)  # digit-shaped, as typical_height counts them
+    keep &= digit_shaped(w, h)  # as typical_height counts them
     heights = np.sort(h[keep])
     if not len(heights):
         return 0.0

@@ -52,13 +52,18 @@ def centre_inside(det, gt) -> bool:
     return gt[0] <= cx <= gt[0] + gt[2] and gt[1] <= cy <= gt[1] + gt[3]
 
 
+def on(det, gt) -> bool:
+    """Does a detected box stand on a true digit's box (IoU >= 0.5, or its centre inside)?"""
+    return iou(det, gt) >= 0.5 or centre_inside(det, gt)
+
+
 def match(dets: list, gts: list) -> tuple[int, int, int]:
     """Greedy one-to-one matching of (digit, box) lists by position, then digit: (tp, fp, fn)."""
     used = set()
     tp = 0
     for d, box in dets:
         for j, (g, gbox) in enumerate(gts):
-            if j not in used and g == d and (iou(box, gbox) >= 0.5 or centre_inside(box, gbox)):
+            if j not in used and g == d and on(box, gbox):
                 used.add(j)
                 tp += 1
                 break
@@ -71,12 +76,12 @@ def off_digits(boxes: list, gts: list) -> int:
     The rest of the false positives are true digits read as the wrong digit; the two
     call for different fixes (rejecting non-digits vs reading digits better).
     """
-    return sum(not any(iou(b, g) >= 0.5 or centre_inside(b, g) for _, g in gts) for b in boxes)
+    return sum(not any(on(b, g) for _, g in gts) for b in boxes)
 
 
 def located(boxes: list, gts: list) -> int:
     """How many ground-truth digits have some proposed box on them (detection recall)."""
-    return sum(any(iou(b, g) >= 0.5 or centre_inside(b, g) for b in boxes) for _, g in gts)
+    return sum(any(on(b, g) for b in boxes) for _, g in gts)
 
 
 def f1(tp: int, fp: int, fn: int) -> float:
