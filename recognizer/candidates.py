@@ -51,6 +51,7 @@ MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geome
 MIN_PIECE_SCORE = 0.5  # ... and every piece of it this much (a scribble cut into "digits" has a weak one)
 LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height on average
 PAD = 2  # pixels of paper kept around each crop
+SHARP_BELOW = 24  # blobs shorter than this (working px) are cropped from the unblurred ink map
 SQUARE3 = np.ones((3, 3), np.uint8)
 
 
@@ -179,8 +180,13 @@ def estimate_height(binary: np.ndarray) -> float:
     return float(heights[half]) * f
 
 
-def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
-    """Ink map + binary (working size, lines removed) -> candidates in reading-agnostic order."""
+def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray | None = None) -> list[Candidate]:
+    """Ink map + binary (working size, lines removed) -> candidates in reading-agnostic order.
+
+    sharp: the unblurred ink map; blobs under SHARP_BELOW px tall take their crops from it.
+    The frame is blurred before thresholding (noise, halftone), which costs a small
+    digit's crop a large share of its stroke: at 13 px the classifier refused most of them.
+    """
     H, W = binary.shape
     labels, stats = components(binary)
     min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(H, W))
@@ -198,7 +204,8 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray) -> list[Candidate]:
             continue
         if h > MAX_SLENDER * w:
             continue
-        found.append(_crops(ink, labels, x, y, w, h, ids, blob))
+        source = sharp if sharp is not None and h < SHARP_BELOW else ink
+        found.append(_crops(source, labels, x, y, w, h, ids, blob))
         specks.append(len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids))
     wide = [k for k, f in enumerate(found) if isinstance(f, _WideBlob)]
     for k, (cuts, paths) in zip(wide, cut_sets([(found[k].own, found[k].h) for k in wide])):

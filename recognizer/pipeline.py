@@ -159,12 +159,12 @@ def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
     """
     first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
     clean, ruled = lines.remove_lines(prep.binary, length=first, ink=prep.ink)
-    found = cand.find_candidates(prep.ink, clean)
+    found = cand.find_candidates(prep.ink, clean, prep.sharp)
     tall = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
     border = int(BORDER_SHARE * tall)
     if found and border < first and _has_borders(found, border):
         clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
-        found = cand.find_candidates(prep.ink, clean)
+        found = cand.find_candidates(prep.ink, clean, prep.sharp)
     return [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
 
 

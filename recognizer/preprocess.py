@@ -26,10 +26,11 @@ POLARITY_SIDE = 96  # polarity is judged on a copy this size (the median filter 
 class Prepared:
     """One frame made ready for candidate search."""
 
-    ink: np.ndarray  # uint8, working size: 0 paper .. 255 full ink
+    ink: np.ndarray  # uint8, working size: 0 paper .. 255 full ink (of the 3x3-blurred frame)
     binary: np.ndarray  # uint8 0/255, working size: thresholded ink
     scale: float  # working pixels per input pixel (<= 1)
     light_ink: bool  # True when the input had light ink on a dark ground (chalk, MNIST)
+    sharp: np.ndarray | None = None  # the same ink map without the blur, for small digits' crops
 
 
 def to_gray8(frame: np.ndarray) -> np.ndarray:
@@ -96,12 +97,12 @@ def background(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def ink_map(gray: np.ndarray) -> np.ndarray:
+def ink_map(gray: np.ndarray, bg: np.ndarray | None = None) -> np.ndarray:
     """Dark-ink gray -> uint8 ink strength (paper 0): divide by the background, then invert.
 
     Division rather than subtraction: a shadow scales paper and ink alike.
     """
-    bg = background(gray)
+    bg = background(gray) if bg is None else bg
     ratio = cv2.divide(gray, bg, scale=255)  # paper ~255 everywhere, ink darker
     return cv2.subtract(255, ratio)
 
@@ -137,5 +138,6 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto")
     light = ink_is_light(gray) if polarity == "auto" else polarity == "light"
     if light:
         gray = cv2.bitwise_not(gray)
-    ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0))  # blur: camera noise, halftone dots
-    return Prepared(ink=ink, binary=threshold(ink), scale=scale, light_ink=light)
+    bg = background(gray)
+    ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0), bg)  # blur: camera noise, halftone dots
+    return Prepared(ink=ink, binary=threshold(ink), scale=scale, light_ink=light, sharp=ink_map(gray, bg))

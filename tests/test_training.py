@@ -119,3 +119,23 @@ def test_orand_pieces_are_the_runtime_cuts_labelled(realworld):
     counts = np.bincount(y, minlength=REJECT_CLASS + 1)
     assert (counts[:10] > 0).all()  # every digit occurs
     assert 0.1 < counts[REJECT_CLASS] / len(y) < 0.5  # touching strings give rejects, not mostly
+
+
+def test_clutter_page_cuts_are_runtime_crops_without_ones():
+    """Pages of printed words and doodles, cut by frame_candidates: normalized 28x28 crops,
+    and never a stem or a single straight stroke (those are 1s to anyone)."""
+    import cv2
+
+    from training.clutter_pages import clutter_cuts, one_like
+
+    crops = clutter_cuts(200, seed=3)
+    assert crops.shape == (200, 28, 28) and crops.dtype == np.float32
+    assert 0.0 <= crops.min() and crops.max() <= 1.0 and (crops.reshape(200, -1).max(axis=1) > 0.5).all()
+    bar = np.zeros((40, 12), np.uint8)
+    bar[2:38, 4:8] = 255
+    slash = np.zeros((40, 40), np.uint8)
+    cv2.line(slash, (4, 36), (36, 4), 255, 3)
+    letter = np.zeros((40, 40), np.uint8)
+    cv2.putText(letter, "A", (4, 36), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 255, 3)
+    assert one_like(bar, (0, 0, 12, 40)) and one_like(slash, (0, 0, 40, 40))
+    assert not one_like(letter, (0, 0, 40, 40))

@@ -6,7 +6,8 @@ class), the reject rule on both error sides (digits wrongly rejected, held-back
 synthetic negatives accepted), and real handwriting that is not MNIST (USPS
 test, NSYSU exam crops, ORAND cheque digits), and the runtime's own cuts of the ORAND
 test strings (a piece that is one digit read, two digits run together or a fragment
-rejected: what segmentation asks of the model). Prints a table, writes JSON, and
+rejected: what segmentation asks of the model), and the runtime's cuts of photographed
+pages of printed words and doodles (all to be rejected). Prints a table, writes JSON, and
 draws training curves, a confusion matrix and a montage of mistakes as PNGs.
 """
 from __future__ import annotations
@@ -22,12 +23,14 @@ import numpy as np
 
 from recognizer.classifier import REJECT_CLASS, DigitClassifier, ModelError
 from recognizer.normalize import normalize_batch
+from training.clutter_pages import clutter_cuts
 from training.data import DataError, load_mnist
 from training.negatives import make_negatives
 from training.realdata import load_nsysu, load_orand_digits, load_orand_pieces, load_usps
 
 HELD_BACK_NEGATIVES = 3000
 NEGATIVE_SEED = 987  # differs from training's seeds; built from MNIST *test* digits
+HELD_BACK_CLUTTER = 2000  # clutter-page cuts (printed words, doodles) on pages training never drew
 
 
 def decide(classifier: DigitClassifier, x: np.ndarray, conf_threshold: float):
@@ -136,8 +139,9 @@ def print_table(report: dict) -> None:
     if "read" in pieces:
         print(f"ORAND test cuts: {pieces['digit_pieces']} digit pieces read {pieces['read']:.4f}, "
               f"{pieces['not_digit_pieces']} pairs/fragments rejected {pieces['rejected']:.4f}")
-    neg = report["negatives"]
-    print(f"{'synthetic negatives':<22}{neg['n']:>7}{'':>10}{neg['rejected']:>10.4f}")
+    for key, name in (("negatives", "synthetic negatives"), ("clutter_cuts", "clutter-page cuts")):
+        neg = report[key]
+        print(f"{name:<22}{neg['n']:>7}{'':>10}{neg['rejected']:>10.4f}")
     print("MNIST per class: " + " ".join(f"{k}:{v:.4f}" for k, v in report["sets"]["mnist_test"]["per_class"].items()))
 
 
@@ -165,6 +169,9 @@ def evaluate(model_path, data_dir, out_dir: Path, log_csv: Path = Path("runs/tra
     negatives = make_negatives(HELD_BACK_NEGATIVES, x_test, seed=NEGATIVE_SEED)
     _, rejected = decide(classifier, negatives, conf)
     report["negatives"] = {"n": len(negatives), "rejected": round(float(rejected.mean()), 5)}
+    clutter = clutter_cuts(HELD_BACK_CLUTTER, seed=NEGATIVE_SEED)
+    _, rejected = decide(classifier, clutter, conf)
+    report["clutter_cuts"] = {"n": len(clutter), "rejected": round(float(rejected.mean()), 5)}
     pred, _ = decide(classifier, x_mnist, conf)
     confusion_png(y_test, pred.digits, out_dir / "confusion_mnist.png")
     curves_png(log_csv, out_dir / "training_curves.png")

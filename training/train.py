@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from training.data import DataError, data_fingerprint, load_mnist
+from training.clutter_pages import clutter_cuts
 from training.negatives import make_negatives
 from training.realdata import extra_available, load_extra_training
 from recognizer.classifier import REJECT_CLASS
@@ -32,6 +33,7 @@ PEAK_LR = 3e-3
 WARMUP_EPOCHS = 1
 VAL_SIZE = 2000
 NEGATIVES_TRAIN = 10000
+CLUTTER_TRAIN = 6000  # printed words and doodles on photographed pages, cut by the runtime
 NEGATIVES_VAL = 600
 SEED = 1234
 REPRESENTATIVE = 500  # crops that calibrate int8 quantization at export
@@ -56,7 +58,8 @@ def prepare_data(args):
     x_val, y_val = digits[-VAL_SIZE:], y_train[-VAL_SIZE:].astype(np.int64)
     x_tr, y_tr = digits[:-VAL_SIZE], y_train[:-VAL_SIZE].astype(np.int64)
     extra_x, extra_y = load_extra_training(args.extra)
-    neg_tr = make_negatives(NEGATIVES_TRAIN, x_train[:-VAL_SIZE], seed=SEED)
+    neg_tr = np.concatenate([make_negatives(NEGATIVES_TRAIN, x_train[:-VAL_SIZE], seed=SEED),
+                             clutter_cuts(CLUTTER_TRAIN, seed=SEED)])
     neg_val = make_negatives(NEGATIVES_VAL, x_train[-VAL_SIZE:], seed=SEED + 1)
     x_tr = np.concatenate([x_tr] * MNIST_REPEAT + [extra_x, neg_tr])
     y_tr = np.concatenate([y_tr] * MNIST_REPEAT + [extra_y, np.full(len(neg_tr), REJECT_CLASS)])
