@@ -21,13 +21,13 @@ import numpy as np
 from recognizer import preprocess
 from recognizer.normalize import normalize_batch
 from recognizer.pipeline import frame_candidates
+from training.realdata import SLIVER  # crops narrower than this share of their height look like a 1
 from training.scenes import INKS, jpeg, paper, photograph
 
 LETTERS = "ACEFHKMNPRUVWXYcfhkmnruvwxy#%&@*"  # no "?": without its dot it is a 2 or a 7
 FONTS = [cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
          cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_COMPLEX_SMALL]
 MARKS_PER_PAGE = (8, 16)
-SLIVER = 0.4  # crops narrower than this share of their height look like a 1 (as in realdata.piece_label)
 STRAIGHT = 0.05  # ink whose spread across its main axis is under this share of the spread along it: a line
 
 
@@ -42,7 +42,7 @@ def printed_word(page: np.ndarray, rng: np.random.Generator, x: int, y: int, hei
 
 
 def zigzag(page: np.ndarray, rng: np.random.Generator, x: int, y: int, height: int) -> None:
-    """A doodle: 3-9 strokes up and down (M, W, N shapes and saw teeth), about as wide as tall or wider."""
+    """A doodle: 3-8 strokes up and down (M, W, N shapes and saw teeth), about as wide as tall or wider."""
     n = int(rng.integers(4, 10))
     width = height * rng.uniform(0.7, 3.5)
     xs = x + np.sort(rng.uniform(0, width, n))
