@@ -180,7 +180,7 @@ def estimate_height(binary: np.ndarray) -> float:
     return float(heights[half]) * f
 
 
-def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray | None = None) -> list[Candidate]:
+def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> list[Candidate]:
     """Ink map + binary (working size, lines removed) -> candidates in reading-agnostic order.
 
     sharp: the unblurred ink map; blobs under SHARP_BELOW px tall take their crops from it.
@@ -204,7 +204,7 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray | Non
             continue
         if h > MAX_SLENDER * w:
             continue
-        source = sharp if sharp is not None and h < SHARP_BELOW else ink
+        source = sharp if h < SHARP_BELOW else ink
         found.append(_crops(source, labels, x, y, w, h, ids, blob))
         specks.append(len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids))
     wide = [k for k, f in enumerate(found) if isinstance(f, _WideBlob)]

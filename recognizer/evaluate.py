@@ -155,12 +155,12 @@ def _fits_cell(box, poly: np.ndarray) -> bool:
 
 def eval_orand(rec: Recognizer, root: Path, gallery: Gallery, split: str = "test", limit: int = 0) -> dict:
     """ORAND CAR-A strings of one split (the first `limit` of them when limit > 0)."""
+    from training.realdata import orand_boxes
+
     folder = root / "orand_car_a"
     labels = [r for r in _read_csv(folder / "LABELS.csv") if r["split"] == split]
     labels = labels[:limit] if limit > 0 else labels
-    boxes: dict[str, list] = {}
-    for r in _read_csv(folder / "BOXES.csv"):
-        boxes.setdefault(r["file"], []).append((int(r["digit"]), tuple(int(r[k]) for k in "xywh")))
+    boxes = orand_boxes(split, folder)
     exact = tp = fp = fn = found = total = 0
     for i, r in enumerate(labels):
         image = cv2.imread(str(folder / r["file"]))

@@ -30,7 +30,7 @@ class Prepared:
     binary: np.ndarray  # uint8 0/255, working size: thresholded ink
     scale: float  # working pixels per input pixel (<= 1)
     light_ink: bool  # True when the input had light ink on a dark ground (chalk, MNIST)
-    sharp: np.ndarray | None = None  # the same ink map without the blur, for small digits' crops
+    sharp: np.ndarray  # the same ink map without the blur, for small digits' crops
 
 
 def to_gray8(frame: np.ndarray) -> np.ndarray:

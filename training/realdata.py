@@ -75,9 +75,12 @@ def load_nsysu():
     return _stack(crops, labels)
 
 
-def orand_boxes(split: str) -> dict[str, list[tuple[int, tuple[int, int, int, int]]]]:
-    """Per-digit ground truth of one ORAND split: image file -> [(digit, (x, y, w, h)), ...]."""
-    folder = realworld_dir(ORAND)
+def orand_boxes(split: str, folder: Path | None = None) -> dict[str, list[tuple[int, tuple[int, int, int, int]]]]:
+    """Per-digit ground truth of one ORAND split: image file -> [(digit, (x, y, w, h)), ...].
+
+    folder: the ORAND folder (default: the one in ../shared/data/realworld).
+    """
+    folder = folder or realworld_dir(ORAND)
     boxes: dict[str, list] = {}
     with open(folder / "BOXES.csv") as fh:
         for row in csv.DictReader(fh):

@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from training.data import DataError, data_fingerprint, load_mnist
 from training.clutter_pages import clutter_cuts
+from training.data import DataError, data_fingerprint, load_mnist
 from training.negatives import make_negatives
 from training.realdata import extra_available, load_extra_training
 from recognizer.classifier import REJECT_CLASS
