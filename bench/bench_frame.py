@@ -3,7 +3,9 @@
     python bench/bench_frame.py [--repeats 60] [--model PATH]
 
 For 640x480 and 1280x720 synthetic frames with 20 handwritten digits
-(training/scenes.py), prints the median (and best, the figure least disturbed
+(training/scenes.py), and 640x480 frames whose digits are 9-12 px tall (a
+webcam seeing a whole page: the recognizer looks at those again enlarged,
+pipeline.locate), prints the median (and best, the figure least disturbed
 by other work on a busy machine) time of each pipeline stage
 (preprocess, candidates, normalize, infer, group), the full call, and the
 floor measured in the same run: gray -> Gaussian blur -> adaptive threshold ->
@@ -32,6 +34,9 @@ from training.data import load_mnist  # noqa: E402
 from training.scenes import make_scene  # noqa: E402
 
 STAGES = ("preprocess", "candidates", "normalize", "infer", "group")
+FRAMES = (("640x480", {"width": 640, "height": 480}),
+          ("1280x720", {"width": 1280, "height": 720}),
+          ("640x480 tiny", {"width": 640, "height": 480, "digit_height": (9, 12)}))  # enlarged 2x
 
 
 def opencv_floor(frame: np.ndarray) -> int:
@@ -86,21 +91,21 @@ def main(argv=None) -> int:
     rec = Recognizer(args.model)
     rng = np.random.default_rng(0)
     rows = []
-    for w, h in ((640, 480), (1280, 720)):
-        frames = [make_scene(rng, xt, yt, width=w, height=h, n_digits=20)[0] for _ in range(5)]
+    for name, size in FRAMES:
+        frames = [make_scene(rng, xt, yt, n_digits=20, **size)[0] for _ in range(5)]
         for f in frames:  # warm up: allocations, interpreter resize
             rec(f)
             opencv_floor(f)
-        rows.append(((w, h), bench_size(rec, frames, args.repeats, floor_threads)))
-    print(f"{'frame':<10}" + "".join(f"{s:>11}" for s in STAGES) + f"{'full':>9}{'floor':>9}{'ratio':>8}{'digits':>8}")
-    for (w, h), r in rows:
+        rows.append((name, bench_size(rec, frames, args.repeats, floor_threads)))
+    print(f"{'frame':<13}" + "".join(f"{s:>11}" for s in STAGES) + f"{'full':>9}{'floor':>9}{'ratio':>8}{'digits':>8}")
+    for name, r in rows:
         for label, fig in (("median", r), ("best", r["best"])):
             cells = "".join(f"{fig['stages_ms'][s]:>9.2f}ms" for s in STAGES)
-            print(f"{w}x{h:<6}{cells}{fig['full_ms']:>7.2f}ms{fig['floor_ms']:>7.2f}ms"
+            print(f"{name:<13}{cells}{fig['full_ms']:>7.2f}ms{fig['floor_ms']:>7.2f}ms"
                   f"{fig['full_ms'] / fig['floor_ms']:>8.2f}{r['digits_found']:>8.0f}  {label}")
-    for (w, h), r in rows:
+    for name, r in rows:
         cpu = r["cpu"]
-        print(f"{w}x{h:<6} CPU time per call (mean, all threads): full {cpu['full_ms']:.2f} ms, "
+        print(f"{name:<13} CPU time per call (mean, all threads): full {cpu['full_ms']:.2f} ms, "
               f"floor {cpu['floor_ms']:.2f} ms, ratio {cpu['full_ms'] / max(cpu['floor_ms'], 1e-6):.1f}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"OpenCV threads: pipeline {OPENCV_THREADS} (as main.py), floor {floor_threads} (OpenCV default)")

@@ -213,7 +213,8 @@ def reuse_frames(args, source) -> int:
 
 def recognizer_kwargs(args, reuse: int = 0) -> dict:
     """What a Recognizer is built from (picklable: worker processes build their own from it)."""
-    return {"model": args.model, "reuse": reuse, **({"conf": args.conf} if args.conf is not None else {})}
+    return {"model": args.model, "small_model": args.small_model, "reuse": reuse,
+            **({"conf": args.conf} if args.conf is not None else {})}
 
 
 def make_recognizer(args, threads: int) -> Recognizer:

@@ -14,6 +14,7 @@ import numpy as np
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
 DEFAULT_MODEL = ASSETS / "digits.tflite"
+SMALL_MODEL = ASSETS / "digits_small.tflite"  # reads frames enlarged for their small digits (pipeline.locate)
 REJECT_CLASS = 10  # index of the "not a digit" class
 
 

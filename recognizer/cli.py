@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "an image file for one image, a folder for a folder of images")
     p.add_argument("--json", metavar="FILE", help="write JSON lines: one record per frame or image, flushed as it goes")
     p.add_argument("--model", metavar="FILE", help="TFLite model (default: assets/models/digits.tflite)")
+    p.add_argument("--small-model", metavar="FILE",
+                   help="TFLite model for frames whose digits are too small to read as they are, looked at "
+                        "enlarged (default: assets/models/digits_small.tflite beside the default --model; "
+                        "'none': --model reads every frame)")
     p.add_argument("--conf", type=float, metavar="P",
                    help="minimum confidence to accept a digit (default: the model's own threshold); "
                         "+/- change it live")

@@ -13,12 +13,13 @@ grouping (numbers) -> Results. Boxes are reported in the input's own pixels.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
 from recognizer import candidates as cand
 from recognizer import lines, preprocess
-from recognizer.classifier import DigitClassifier, Predictions
+from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions
 from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.normalize import normalize_batch
 from recognizer.results import Digit, Rejected, Results
@@ -32,12 +33,18 @@ RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not
 BORDER_SLANT = 3  # box borders are nearly straight (scans, flat photos)
 BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
 MANY_STEMS = 3  # a wide blob read as this many pieces, most of them 1s, is letters cut at their stems
+SMALL_DIGIT = 20  # a frame whose typical digit is shorter than this (working px) is looked at again enlarged ...
+ZOOM_TO = 24  # ... to about this digit height ...
+MAX_ZOOM = 2.0  # ... at most this many times (cost: its square in pixels)
 
 
 class Recognizer:
     """Find and read every handwritten digit in a frame; one batched inference per call.
 
     model: path to a .tflite model (default assets/models/digits.tflite).
+    small_model: the .tflite model that reads frames enlarged for their small digits
+          (`locate`); default assets/models/digits_small.tflite when `model` is the default
+          too, "none" for `model` alone. Either way one model reads all crops of a frame.
     conf: minimum digit probability to accept a candidate (default: the model's
           metadata "conf_threshold", else 0.5).
     reject: "not a digit" probability from which a candidate is rejected (default:
@@ -51,8 +58,10 @@ class Recognizer:
 
     def __init__(self, model=None, conf: float | None = None, reject: float | None = None,
                  max_side: int = preprocess.MAX_SIDE, polarity: str = "auto", threads: int = 2,
-                 debug: bool = False, reuse: int = 0):
+                 debug: bool = False, reuse: int = 0, small_model=None):
         self.classifier = DigitClassifier(model, threads=threads)
+        small = _small_model_path(small_model, model)
+        self.small_classifier = DigitClassifier(small, threads=threads) if small else None
         meta = self.classifier.metadata
         self.conf = conf if conf is not None else float(meta.get("conf_threshold", CONF))
         self.reject = reject if reject is not None else float(meta.get("reject_threshold", REJECT))
@@ -70,24 +79,24 @@ class Recognizer:
         h, w = frame.shape[:2]
         timings: dict[str, float] = {}
         t = time.perf_counter()
+        prep = None
         if max(h, w) <= TINY_SIDE:
+            timings["preprocess"] = 0.0
             found, scale = self._whole_image(frame), 1.0
-            timings["preprocess"] = timings["candidates"] = 0.0
+            _lap(timings, "candidates", t)
         else:
-            prep = preprocess.prepare(frame, self.max_side, self.polarity)
-            t = _lap(timings, "preprocess", t)
-            found = frame_candidates(prep)
+            prep, found = locate(frame, self.max_side, self.polarity, timings)
             scale = prep.scale
             if self.debug_on:
                 self.debug["binary"] = prep.binary
-        t = _lap(timings, "candidates", t)
+        t = time.perf_counter()
         heads = [c for c in found if not c.tail]
         found = heads + [c for c in found if c.tail]  # tails last: never classified
         reuse = None if self.debug_on else self.reuse  # the debug view shows every crop
         todo = heads if reuse is None else reuse.todo(heads, frame_index)
         batch = normalize_batch([c.crop for c in todo], ink="light")
         t = _lap(timings, "normalize", t)
-        preds = self.classifier.classify(batch)
+        preds = self._classifier_for(prep).classify(batch)
         if reuse is not None:
             preds = reuse.merge(preds)
         t = _lap(timings, "infer", t)
@@ -98,6 +107,18 @@ class Recognizer:
             self.debug["batch"] = batch
         return Results(source=source, frame=frame_index, width=w, height=h, digits=digits,
                        numbers=numbers, rejected=rejected, time=time_s, timings=timings)
+
+    def _classifier_for(self, prep: preprocess.Prepared | None) -> DigitClassifier:
+        """The small-digit model for a frame enlarged for its small digits, else the main one.
+
+        Trained with 6,000 small photographed digits besides MNIST, the small model
+        reads 9-12 px digits far better (docs/model.md), but the same crops cost the
+        main model MNIST accuracy below its floor. A frame's digits are all small or
+        all not, so one model reads all its crops: still one call per frame.
+        """
+        if prep is None or prep.zoom <= 1.0 or self.small_classifier is None:
+            return self.classifier
+        return self.small_classifier
 
     def _whole_image(self, frame: np.ndarray) -> list[cand.Candidate]:
         """A tiny input is one pre-cropped digit: the whole image is the candidate."""
@@ -148,6 +169,43 @@ class Recognizer:
             else:
                 digits.append(Digit(int(d), float(p), box, probs=probs))
         return digits, rejected
+
+
+def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str = "auto",
+           timings: dict | None = None) -> tuple[preprocess.Prepared, list[cand.Candidate]]:
+    """A frame's prepared images and digit candidates, looked at again enlarged when its digits are small.
+
+    A 640x480 webcam that sees a whole page writes each digit 8-15 px tall. At
+    that size the threshold fuses a digit's strokes and loops (a 7's bar and
+    stem, two touching digits: one shapeless blob, dropped as one stroke), a
+    rule takes the top off digits sitting on it, and a 7 px 1 is under the
+    minimum height. Enlarged (cubic) to about ZOOM_TO px before the threshold,
+    strokes stay apart, as they do for digits written large. It costs a second
+    pass at up to MAX_ZOOM^2 the pixels, only on frames whose typical digit is
+    under SMALL_DIGIT px; such a frame is then read by the small-digit model.
+    Training cuts its ORAND pieces, clutter and small digits with this too.
+    """
+    timings = {} if timings is None else timings
+    t = time.perf_counter()
+    prep = preprocess.prepare(frame, max_side, polarity)
+    t = _lap(timings, "preprocess", t)
+    found = frame_candidates(prep)
+    t = _lap(timings, "candidates", t)
+    zoom = _zoom(found)
+    if zoom > 1.0:
+        prep = preprocess.prepare(frame, max_side, "light" if prep.light_ink else "dark", zoom)
+        t = _lap(timings, "preprocess", t)
+        found = frame_candidates(prep)
+        _lap(timings, "candidates", t)
+    return prep, found
+
+
+def _zoom(found: list[cand.Candidate]) -> float:
+    """How much to enlarge a frame whose typical digit is under SMALL_DIGIT px (1: not at all)."""
+    tall = cand.typical_height([[*c.box, None] for c in found if c.parts == 1 and not c.tail])
+    if tall <= 0 or tall >= SMALL_DIGIT:
+        return 1.0
+    return min(MAX_ZOOM, ZOOM_TO / tall)
 
 
 def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
@@ -203,6 +261,19 @@ def _whole_readings(found, preds: Predictions, boxes: list, digits: list[Digit],
     keep = [d for d in digits if d.box not in failed]
     moved = [Rejected(d.box, "not a digit", d.confidence) for d in digits if d.box in failed]
     return keep, list(rejected) + moved
+
+
+def _small_model_path(small_model, model):
+    """The small-digit model to use (None: none). By default the shipped one, and only beside
+    the shipped main model: a model of the user's own is used alone unless named."""
+    if small_model is None:
+        return SMALL_MODEL if model is None and SMALL_MODEL.is_file() else None
+    if str(small_model).lower() in ("", "none"):
+        return None
+    path = Path(small_model)
+    if not path.is_file():
+        raise ModelError(f"small-digit model not found: {path}")
+    return path
 
 
 def _subset(preds: Predictions, keep: np.ndarray) -> Predictions:

@@ -28,9 +28,10 @@ class Prepared:
 
     ink: np.ndarray  # uint8, working size: 0 paper .. 255 full ink (of the 3x3-blurred frame)
     binary: np.ndarray  # uint8 0/255, working size: thresholded ink
-    scale: float  # working pixels per input pixel (<= 1)
+    scale: float  # working pixels per input pixel (< 1 for big photos, > 1 when zoomed)
     light_ink: bool  # True when the input had light ink on a dark ground (chalk, MNIST)
     sharp: np.ndarray  # the same ink map without the blur, for small digits' crops
+    zoom: float = 1.0  # how much this frame was enlarged beyond its usual working size (small digits)
 
 
 def to_gray8(frame: np.ndarray) -> np.ndarray:
@@ -51,12 +52,17 @@ def to_gray8(frame: np.ndarray) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def working_size(gray: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:
-    """Shrink big photos so the cost per frame does not grow with the camera's megapixels."""
+def working_size(gray: np.ndarray, max_side: int = MAX_SIDE, zoom: float = 1.0) -> tuple[np.ndarray, float]:
+    """Shrink big photos so the cost per frame does not grow with the camera's megapixels.
+
+    zoom > 1 enlarges that working image (digits too small to threshold and cut
+    well, see pipeline.find_candidates_zoomed).
+    """
     h, w = gray.shape
-    scale = min(1.0, max_side / max(h, w))
-    if scale < 1.0:
-        gray = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    scale = min(1.0, max_side / max(h, w)) * zoom
+    if scale != 1.0:
+        size = (round(w * scale), round(h * scale))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC)
     return gray, scale
 
 
@@ -128,16 +134,17 @@ def threshold(ink: np.ndarray) -> np.ndarray:
     return binary
 
 
-def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto") -> Prepared:
+def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto", zoom: float = 1.0) -> Prepared:
     """Any frame -> Prepared (ink map + binary at working size, scale, polarity).
 
     polarity: "auto" guesses from the frame, "dark" = dark ink on light paper,
     "light" = light ink (chalk, white pen) on a dark ground.
+    zoom: enlarge the working image this much (small digits).
     """
-    gray, scale = working_size(to_gray8(frame), max_side)
+    gray, scale = working_size(to_gray8(frame), max_side, zoom)
     light = ink_is_light(gray) if polarity == "auto" else polarity == "light"
     if light:
         gray = cv2.bitwise_not(gray)
     bg = background(gray)
     ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0), bg)  # blur: camera noise, halftone dots
-    return Prepared(ink=ink, binary=threshold(ink), scale=scale, light_ink=light, sharp=ink_map(gray, bg))
+    return Prepared(ink=ink, binary=threshold(ink), scale=scale, light_ink=light, sharp=ink_map(gray, bg), zoom=zoom)

@@ -84,7 +84,8 @@ def test_folder_with_a_corrupt_file_processes_the_rest_and_reports_it(scenes, tm
     assert sum(found_right(r, truth[Path(r["source"]).name]) for r in records) >= 0.5 * 36
 
 
-@pytest.mark.parametrize("case", ["corrupt image", "missing file", "missing model", "damaged model"])
+@pytest.mark.parametrize("case", ["corrupt image", "missing file", "missing model", "damaged model",
+                                  "missing small model"])
 def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(scenes, tmp_path, case):
     folder, _ = scenes
     args = ["--source", folder / "a.png", "--no-display"]
@@ -96,6 +97,8 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(scenes, tmp_path, ca
         args[1] = tmp_path / "nowhere.png"
     elif case == "missing model":
         args += ["--model", tmp_path / "none.tflite"]
+    elif case == "missing small model":
+        args += ["--small-model", tmp_path / "small.tflite"]
     else:
         broken = tmp_path / "broken.tflite"
         broken.write_bytes(b"TFL3" + b"\x00" * 64)
@@ -111,5 +114,6 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(scenes, tmp_path, ca
 def test_help_lists_the_flags_a_user_tunes():
     proc = main_py("--help")
     assert proc.returncode == 0
-    for flag in ("--source", "--demo", "--output", "--json", "--model", "--conf", "--no-display", "--form"):
+    for flag in ("--source", "--demo", "--output", "--json", "--model", "--small-model", "--conf", "--no-display",
+                 "--form"):
         assert flag in proc.stdout

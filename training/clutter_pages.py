@@ -7,7 +7,7 @@ stage cuts them at their stems, blur and JPEG soften them, and small ones are
 cropped from the unblurred ink map. Those crops, not a clean glyph, are what
 the model must refuse; with v14 printed capitals (N, A, H, K) and zig-zag doodles
 were most of the digits reported on clutter. So each page here holds only
-non-digit marks, goes through the runtime's own `prepare` and `frame_candidates`,
+non-digit marks, goes through the runtime's own `locate` (prepare and cut),
 and every candidate it yields is labelled "not a digit".
 
 Glyphs that people do take for digits (O, I, l, S, Z, B, G, b, g, q, o, T, ...) are
@@ -18,9 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from recognizer import preprocess
 from recognizer.normalize import normalize_batch
-from recognizer.pipeline import frame_candidates
+from recognizer.pipeline import locate
 from training.realdata import SLIVER  # crops narrower than this share of their height look like a 1
 from training.scenes import INKS, jpeg, paper, photograph
 
@@ -81,6 +80,6 @@ def clutter_cuts(count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     crops: list[np.ndarray] = []
     while len(crops) < count:
-        prep = preprocess.prepare(clutter_page(rng))
-        crops += [c.crop for c in frame_candidates(prep) if not c.tail and not one_like(c.crop, c.box)]
+        _, found = locate(clutter_page(rng))
+        crops += [c.crop for c in found if not c.tail and not one_like(c.crop, c.box)]
     return normalize_batch(crops[:count], ink="light")

@@ -58,11 +58,11 @@ def update_metadata(path: Path, **fields) -> None:
     path.write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def export_model(model, out_dir: Path, info: dict, representative=None) -> list[Path]:
+def export_model(model, out_dir: Path, info: dict, representative=None, name: str = MODEL_NAME) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    keras_path = out_dir / f"{MODEL_NAME}.keras"
-    tflite_path = out_dir / f"{MODEL_NAME}.tflite"
-    meta_path = out_dir / f"{MODEL_NAME}.json"
+    keras_path = out_dir / f"{name}.keras"
+    tflite_path = out_dir / f"{name}.tflite"
+    meta_path = out_dir / f"{name}.json"
     inference_copy(model).save(keras_path)
     tflite_path.write_bytes(to_tflite(model, representative))
     quant = "int8 weights and activations, float32 input/output" if representative is not None else "float32"

@@ -20,10 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer import preprocess
 from recognizer.classifier import REJECT_CLASS
 from recognizer.normalize import normalize_batch, normalize_crop
-from recognizer.pipeline import frame_candidates
+from recognizer.pipeline import locate
 from recognizer.tracking import overlap_matrix
 from training.data import SHARED, DataError
 
@@ -115,7 +114,7 @@ def load_orand_digits(split: str = "train"):
 def load_orand_pieces(split: str = "train"):
     """The recognizer's own candidates on the ORAND strings of one split, labelled by the boxes.
 
-    Each string is prepared and cut exactly as at runtime (pipeline.frame_candidates),
+    Each string is prepared and cut exactly as at runtime (pipeline.locate),
     so the pieces carry the runtime's masks and cut paths: a digit cut well from its
     neighbour keeps its label, two digits in one piece and a fragment are "not a
     digit" (piece_label).
@@ -123,8 +122,8 @@ def load_orand_pieces(split: str = "train"):
     folder = realworld_dir(ORAND)
     crops, labels = [], []
     for name, digits in orand_boxes(split).items():
-        prep = preprocess.prepare(_read(folder / name, cv2.IMREAD_COLOR))  # as main.py reads it
-        for c in frame_candidates(prep):
+        prep, found = locate(_read(folder / name, cv2.IMREAD_COLOR))  # as main.py reads it
+        for c in found:
             label = None if c.tail else piece_label([v / prep.scale for v in c.box], digits)
             if label is not None:
                 crops.append(c.crop)

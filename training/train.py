@@ -22,6 +22,7 @@ from training.clutter_pages import clutter_cuts
 from training.data import DataError, data_fingerprint, load_mnist
 from training.negatives import make_negatives
 from training.realdata import extra_available, load_extra_training
+from training.small_digits import small_digit_cuts
 from recognizer.classifier import REJECT_CLASS
 from recognizer.normalize import normalize_batch
 
@@ -34,6 +35,7 @@ WARMUP_EPOCHS = 1
 VAL_SIZE = 2000
 NEGATIVES_TRAIN = 10000
 CLUTTER_TRAIN = 6000  # printed words and doodles on photographed pages, cut by the runtime
+SMALL_DIGITS_MODEL = 6000  # --small-digits of the shipped small-digit model (digits_small.tflite)
 NEGATIVES_VAL = 600
 SEED = 1234
 REPRESENTATIVE = 500  # crops that calibrate int8 quantization at export
@@ -52,21 +54,23 @@ def default_extra() -> list[str]:
 
 
 def prepare_data(args):
-    """Normalized arrays: train (MNIST + extras + negatives) and validation (MNIST + negatives)."""
+    """Normalized arrays: train (MNIST + real extras + small photographed digits + negatives) and
+    validation (MNIST + negatives)."""
     (x_train, y_train), _ = load_mnist(args.data)
     digits = normalize_batch(x_train, ink="light")
     x_val, y_val = digits[-VAL_SIZE:], y_train[-VAL_SIZE:].astype(np.int64)
     x_tr, y_tr = digits[:-VAL_SIZE], y_train[:-VAL_SIZE].astype(np.int64)
     extra_x, extra_y = load_extra_training(args.extra)
+    small_x, small_y = small_digit_cuts(args.small_digits, x_train[:-VAL_SIZE], y_train[:-VAL_SIZE], seed=SEED)
     neg_tr = np.concatenate([make_negatives(NEGATIVES_TRAIN, x_train[:-VAL_SIZE], seed=SEED),
                              clutter_cuts(CLUTTER_TRAIN, seed=SEED)])
     neg_val = make_negatives(NEGATIVES_VAL, x_train[-VAL_SIZE:], seed=SEED + 1)
-    x_tr = np.concatenate([x_tr] * MNIST_REPEAT + [extra_x, neg_tr])
-    y_tr = np.concatenate([y_tr] * MNIST_REPEAT + [extra_y, np.full(len(neg_tr), REJECT_CLASS)])
+    x_tr = np.concatenate([x_tr] * MNIST_REPEAT + [extra_x, small_x, neg_tr])
+    y_tr = np.concatenate([y_tr] * MNIST_REPEAT + [extra_y, small_y, np.full(len(neg_tr), REJECT_CLASS)])
     x_val = np.concatenate([x_val, neg_val])
     y_val = np.concatenate([y_val, np.full(len(neg_val), REJECT_CLASS)])
-    print(f"train {len(x_tr)} crops ({len(extra_x)} real extra, {len(neg_tr)} negatives), "
-          f"validation {len(x_val)}")
+    print(f"train {len(x_tr)} crops ({len(extra_x)} real extra, {len(small_x)} small photographed, "
+          f"{len(neg_tr)} negatives), validation {len(x_val)}")
     return (x_tr[..., None], y_tr), (x_val[..., None], y_val)
 
 
@@ -112,6 +116,11 @@ def parse_args(argv=None):
     p.add_argument("--extra", default=None,
                    help="comma-separated real crop sets added to training: usps, orand, orand_cuts, or 'none' "
                         f"(default: {','.join(DEFAULT_EXTRA)} when ../shared/data/realworld has them)")
+    p.add_argument("--small-digits", type=int, default=0, metavar="N",
+                   help="add N MNIST training digits drawn 8-22 px tall on photographed pages and cut by the "
+                        f"recognizer (the small-digit model: {SMALL_DIGITS_MODEL}, with --name digits_small); "
+                        "default 0: they cost MNIST accuracy")
+    p.add_argument("--name", default="digits", help="exported file names, NAME.keras/.tflite/.json (default: digits)")
     p.add_argument("--out", default="assets/models", help="export folder (default: assets/models)")
     p.add_argument("--run-dir", default="runs/train", help="checkpoints and CSV log (default: runs/train)")
     p.add_argument("--limit", type=int, default=0, help="train on only this many crops (smoke tests)")
@@ -161,9 +170,10 @@ def main(argv=None) -> int:
     minutes = (time.time() - start) / 60
     print(f"trained in {minutes:.1f} min; calibration {calibration}")
     info = {"training_minutes": round(minutes, 1), "epochs": args.epochs, "extra_training": args.extra,
+            "small_digits": args.small_digits,
             "data_sha256": data_fingerprint(args.data), **calibration}
     representative = train[0][np.random.default_rng(SEED).permutation(len(train[0]))[:REPRESENTATIVE]]
-    paths = export_model(model, Path(args.out), info, representative)
+    paths = export_model(model, Path(args.out), info, representative, name=args.name)
     print("exported " + ", ".join(str(p) for p in paths))
     return 0
 
