@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2  # noqa: E402
 
-import recognizer.app  # noqa: E402
+import recognizer.pipeline  # noqa: E402
 from recognizer.app import FREE_CORE_NEEDED, Stopwatch, free_cores, run  # noqa: E402
 from recognizer.cli import build_parser  # noqa: E402
 from recognizer.reuse import ClassificationReuse  # noqa: E402
@@ -138,7 +138,7 @@ def main(argv=None) -> None:
     print("(0 for most frames: results come back a run of 8 frames at a time);")
     print("CPU = main-process CPU time per frame over all threads (+ that of the worker processes)")
     print("reuse: a crop whose box and ink match one classified in a recent frame reuses its classification")
-    recognizer.app.ClassificationReuse = CountingReuse
+    recognizer.pipeline.ClassificationReuse = CountingReuse  # where Recognizer.set_reuse makes it
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for video in (DEMO, CLIP_720P):
@@ -180,8 +180,8 @@ def bench_video(video: Path, out: Path, args) -> None:
 
 
 class CountingReuse(ClassificationReuse):
-    """The in-process reuse cache (installed in recognizer.app by main), kept so the bench can
-    say what share of crops it reused."""
+    """The in-process reuse cache (installed in recognizer.pipeline by main), kept so the bench
+    can say what share of crops it reused."""
 
     made: list = []
 
