@@ -3,6 +3,7 @@
     python -m recognizer.evaluate [--data ../shared/data/realworld] [--scenes 150] [--gallery runs/evaluate/gallery]
     python -m recognizer.evaluate --sets orand --orand-split train --orand-limit 400   # a second check
     python -m recognizer.evaluate --sets scenes --seed 7                                # other scenes
+    python -m recognizer.evaluate --sets sudoku,orand --shrink 0.5                      # small real digits
 
 Sets (each skipped with a note when its folder is absent):
 - sudoku: hand-filled Sudoku photos. A detection counts in the cell holding its
@@ -228,6 +229,8 @@ def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True,
 
 def table(report: dict) -> str:
     lines = [f"{'set':<8} {'figure':<34} {'target':<10}"]
+    if report.get("shrink", 1.0) != 1.0:
+        lines.insert(0, f"every input shrunk by {report['shrink']} (the targets are for inputs as they are)")
     rows = []
     if "sudoku" in report:
         s = report["sudoku"]
@@ -255,6 +258,22 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+class Shrunk:
+    """A recognizer that sees each input shrunk by `factor`, as from farther away; boxes come
+    back in the input's pixels, so every set is scored against its own ground truth."""
+
+    def __init__(self, rec: Recognizer, factor: float):
+        self.rec, self.factor = rec, factor
+
+    def __call__(self, frame: np.ndarray, **kw):
+        f = self.factor
+        res = self.rec(cv2.resize(frame, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), **kw)
+        for item in [*res.digits, *res.numbers, *res.rejected]:
+            item.box = tuple(int(round(v / f)) for v in item.box)
+        res.height, res.width = frame.shape[:2]
+        return res
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(DATA), help="realworld data folder")
@@ -268,11 +287,18 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes", help="comma-separated sets to run")
     ap.add_argument("--json", default="runs/evaluate/core.json", help="where to write the figures")
     ap.add_argument("--gallery", default=None, help="folder for annotated PNGs of some inputs")
+    ap.add_argument("--shrink", type=float, default=1.0, metavar="F",
+                    help="show the recognizer every input shrunk by F (e.g. 0.5: digits as from twice as far "
+                         "away), boxes scored in the input's pixels: small digits in real handwriting")
     args = ap.parse_args(argv)
     kw = {} if args.conf is None else {"conf": args.conf}
     rec = Recognizer(args.model, **kw)
+    small = rec.small_classifier
+    report: dict = {"model": str(rec.classifier.path), "small_model": str(small.path) if small else None,
+                    "shrink": args.shrink, "skipped": []}
+    if args.shrink != 1.0:
+        rec = Shrunk(rec, args.shrink)
     root, gallery = Path(args.data), Gallery(args.gallery)
-    report: dict = {"model": str(rec.classifier.path), "skipped": []}
     sets = args.sets.split(",")
     orand = functools.partial(eval_orand, split=args.orand_split, limit=args.orand_limit)
     real = {"sudoku": ("sudoku_wicht_handfilled", eval_sudoku), "orand": ("orand_car_a", orand),

@@ -214,13 +214,20 @@ def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
 
     Clusters of specks (dots, a dashed rule) are dropped only here, after
     they have told the border pass whether free-standing rules are present.
+    When every candidate is a piece of a wide blob (a row of boxes scanned
+    small: each digit touches its box, whose borders are shorter than a long
+    line), no lone digit tells the digit size, so the first estimate stands
+    in; and the borders of the empty boxes, too slender to be candidates, are
+    looked for among all the blobs.
     """
-    first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * cand.estimate_height(prep.binary)))
+    estimate = cand.estimate_height(prep.binary)
+    first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * estimate))
     clean, ruled = lines.remove_lines(prep.binary, length=first, ink=prep.ink)
     found = cand.find_candidates(prep.ink, clean, prep.sharp)
-    tall = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
-    border = int(BORDER_SHARE * tall)
-    if found and border < first and _has_borders(found, border):
+    lone = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
+    border = int(BORDER_SHARE * (lone or estimate))
+    boxes = [c.box for c in found] if lone else cand.components(clean)[1][1:, :4].tolist()
+    if found and border < first and _has_borders(boxes, border):
         clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
         found = cand.find_candidates(prep.ink, clean, prep.sharp)
     return [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
@@ -280,9 +287,9 @@ def _subset(preds: Predictions, keep: np.ndarray) -> Predictions:
     return Predictions(preds.digits[keep], preds.confidences[keep], preds.reject[keep], preds.probs[keep])
 
 
-def _has_borders(found: list[cand.Candidate], border: int) -> bool:
+def _has_borders(boxes: list, border: int) -> bool:
     """Is there a free-standing rule (long and thin) as long as a box border would be?"""
-    return any(max(c.box[2:]) > border and min(c.box[2:]) * RULE_SLENDER < max(c.box[2:]) for c in found)
+    return any(max(w, h) > border and min(w, h) * RULE_SLENDER < max(w, h) for _, _, w, h in boxes)
 
 
 def _border_is_dark(gray: np.ndarray) -> bool:
