@@ -56,7 +56,7 @@ def working_size(gray: np.ndarray, max_side: int = MAX_SIDE, zoom: float = 1.0) 
     """Shrink big photos so the cost per frame does not grow with the camera's megapixels.
 
     zoom > 1 enlarges that working image (digits too small to threshold and cut
-    well, see pipeline.find_candidates_zoomed).
+    well, see pipeline.locate).
     """
     h, w = gray.shape
     scale = min(1.0, max_side / max(h, w)) * zoom
