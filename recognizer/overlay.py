@@ -44,15 +44,22 @@ class BoxAnnotator:
 
 
 class LabelAnnotator:
-    """The digit and its confidence above each box ("7 0.98")."""
+    """The digit and its confidence above each box ("7 0.98").
+
+    Above a digit shorter than two lines of label text (a page seen from afar),
+    only the digit is written: "7 0.98" is five digits wide there, and the labels
+    of a number's digits would cover each other.
+    """
 
     def __init__(self, color=GREEN, show_confidence: bool = True):
         self.color, self.show_confidence = color, show_confidence
 
     def annotate(self, scene: np.ndarray, results) -> np.ndarray:
         size = 0.5 * _scale(scene)
+        line = cv2.getTextSize("0", cv2.FONT_HERSHEY_SIMPLEX, size, 1)[0][1]
         for d in results.digits:
-            label = f"{d.digit} {d.confidence:.2f}" if self.show_confidence else str(d.digit)
+            roomy = self.show_confidence and d.box[3] >= 2 * line
+            label = f"{d.digit} {d.confidence:.2f}" if roomy else str(d.digit)
             _text(scene, label, (d.box[0], d.box[1] - 2), self.color, size)
         return scene
 

@@ -110,6 +110,23 @@ def test_record_and_plot(recognizer, scene):
     assert np.array_equal(res.plot(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)).shape, image.shape)
 
 
+def test_labels_of_small_digits_give_the_digit_only(recognizer, mnist):
+    """On a page seen from afar the labels "7 0.98" would cover each other; above digits
+    shorter than two lines of label text only the digit is written, as wide as one character."""
+    from recognizer.overlay import GREEN, LabelAnnotator
+
+    (_, _), (xt, yt) = mnist
+    widths = []
+    for heights in ((9, 12), (30, 40)):
+        image, _, _ = make_scene(np.random.default_rng(5), xt, yt, digit_height=heights, clutter_marks=0)
+        res = recognizer(image)
+        blank = np.zeros_like(image)
+        LabelAnnotator().annotate(blank, type(res)(**{**res.__dict__, "digits": res.digits[:1]}))
+        cols = np.flatnonzero((blank == GREEN).all(axis=2).any(axis=0))
+        widths.append(cols.max() - cols.min())
+    assert 2 * widths[0] < widths[1], widths
+
+
 def test_real_phone_photos(recognizer, realworld):
     folder = realworld / "hikaruikebe_phone"
     if not folder.is_dir():
