@@ -112,8 +112,8 @@ class Recognizer:
         """The small-digit model for a frame enlarged for its small digits, else the main one.
 
         Trained with 6,000 small photographed digits besides MNIST, the small model
-        reads 9-12 px digits far better (docs/model.md), but the same crops cost the
-        main model MNIST accuracy below its floor. A frame's digits are all small or
+        reads 9-12 px digits far better (docs/model.md), but no main model trained
+        with them reached the MNIST floor. A frame's digits are all small or
         all not, so one model reads all its crops: still one call per frame.
         """
         if prep is None or prep.zoom <= 1.0 or self.small_classifier is None:

@@ -119,7 +119,7 @@ def parse_args(argv=None):
     p.add_argument("--small-digits", type=int, default=0, metavar="N",
                    help="add N MNIST training digits drawn 8-22 px tall on photographed pages and cut by the "
                         f"recognizer (the small-digit model: {SMALL_DIGITS_MODEL}, with --name digits_small); "
-                        "default 0: they cost MNIST accuracy")
+                        "default 0: no model trained with them has reached 99.60%% on MNIST")
     p.add_argument("--name", default="digits", help="exported file names, NAME.keras/.tflite/.json (default: digits)")
     p.add_argument("--out", default="assets/models", help="export folder (default: assets/models)")
     p.add_argument("--run-dir", default="runs/train", help="checkpoints and CSV log (default: runs/train)")
