@@ -83,9 +83,8 @@ def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[flo
     """The naive way: same candidates, one keras model.predict per digit. (median ms/frame, digits/frame)."""
     import keras  # only here: the runtime never imports TensorFlow
 
-    from recognizer import preprocess
     from recognizer.normalize import normalize_crop
-    from recognizer.pipeline import Recognizer, frame_candidates
+    from recognizer.pipeline import Recognizer, locate
 
     net = keras.models.load_model(ROOT / "assets" / "models" / "digits.keras", compile=False)
     recognizer = Recognizer(model=model)
@@ -96,8 +95,7 @@ def naive_per_frame_ms(video: Path, frames: int, model: str | None) -> tuple[flo
         if not ok:
             break
         t0 = time.perf_counter()
-        prep = preprocess.prepare(frame, recognizer.max_side, recognizer.polarity)
-        found = frame_candidates(prep)
+        _, found = locate(frame, recognizer.max_side, recognizer.polarity)  # the pipeline's own candidates
         for c in found:
             net.predict(normalize_crop(c.crop, ink="light")[None, :, :, None], verbose=0)
         times.append(time.perf_counter() - t0)

@@ -51,7 +51,7 @@ def test_reject_rule_separates_negatives_from_digits(classifier, mnist):
 
 
 def test_printed_words_and_doodles_cut_by_the_runtime_are_refused(classifier):
-    """Held-back clutter pages (seeds training never drew), cut by frame_candidates: model v14,
+    """Held-back clutter pages (seeds training never drew), cut by pipeline.locate: model v14,
     trained on drawn glyphs only, refused 87.6%; v15, trained on such cuts, 96.7%."""
     from training.clutter_pages import clutter_cuts
 

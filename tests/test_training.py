@@ -122,7 +122,7 @@ def test_orand_pieces_are_the_runtime_cuts_labelled(realworld):
 
 
 def test_clutter_page_cuts_are_runtime_crops_without_ones():
-    """Pages of printed words and doodles, cut by frame_candidates: normalized 28x28 crops,
+    """Pages of printed words and doodles, cut by pipeline.locate: normalized 28x28 crops,
     and never a stem or a single straight stroke (those are 1s to anyone)."""
     import cv2
 

@@ -133,14 +133,21 @@ def load_orand_pieces(split: str = "train"):
     return normalize_batch(crops, ink="light"), np.asarray(labels, np.int64)
 
 
+def box_overlaps(box, digits: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A candidate's box against the true digit boxes [(digit, (x, y, w, h)), ...]: per true digit,
+    the intersection area, the IoU and the true box's area (how training labels a runtime crop)."""
+    truth = np.array([b for _, b in digits], np.float64).reshape(-1, 4)
+    cut = overlap_matrix(np.array([box], np.float64), truth)[0]
+    true_area = truth[:, 2] * truth[:, 3]
+    return cut, cut / (box[2] * box[3] + true_area - cut), true_area
+
+
 def piece_label(box, digits: list) -> int | None:
     """A candidate's label from the true digit boxes: the digit it is, REJECT_CLASS for
     two digits run together or a fragment, None where it is neither clearly."""
     x, y, w, h = box
-    truth = np.array([b for _, b in digits], np.float64).reshape(-1, 4)
-    cut = overlap_matrix(np.array([box], np.float64), truth)[0]
-    area, true_area = w * h, truth[:, 2] * truth[:, 3]
-    iou = cut / (area + true_area - cut)
+    cut, iou, true_area = box_overlaps(box, digits)
+    area = w * h
     best = int(np.argmax(iou)) if len(iou) else -1
     if best >= 0 and iou[best] >= ONE_DIGIT:
         return digits[best][0]

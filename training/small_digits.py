@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recognizer.evaluate import iou
 from recognizer.normalize import normalize_batch
 from recognizer.pipeline import locate
+from training.realdata import box_overlaps
 from training.scenes import make_scene
 
 HEIGHTS = [(8, 12), (10, 15), (12, 18), (15, 22)]  # digit heights in px, one range per page
@@ -36,19 +36,12 @@ def page_cuts(image: np.ndarray, truth: list) -> tuple[list[np.ndarray], list[in
     for c in found:
         if c.tail:
             continue
-        box = [v / prep.scale for v in c.box]
-        held = [(iou(box, b), d) for d, b in truth if _share_inside(b, box) >= OTHER_INSIDE]
-        if len(held) == 1 and held[0][0] >= MATCH_IOU:
+        cut, iou, true_area = box_overlaps([v / prep.scale for v in c.box], truth)
+        held = np.flatnonzero(cut >= OTHER_INSIDE * true_area)
+        if len(held) == 1 and iou[held[0]] >= MATCH_IOU:
             crops.append(c.crop)
-            labels.append(held[0][1])
+            labels.append(truth[held[0]][0])
     return crops, labels
-
-
-def _share_inside(box, crop) -> float:
-    """How much of `box`'s area lies inside `crop`."""
-    x0, y0 = max(box[0], crop[0]), max(box[1], crop[1])
-    x1, y1 = min(box[0] + box[2], crop[0] + crop[2]), min(box[1] + box[3], crop[1] + crop[3])
-    return max(0, x1 - x0) * max(0, y1 - y0) / max(1, box[2] * box[3])
 
 
 def small_digit_cuts(count: int, images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
