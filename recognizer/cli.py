@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a camera that delivers no frame for S seconds is given up (retrying with back-off "
                         "until then; default 5)")
     p.add_argument("--no-reuse", action="store_true",
-                   help="video: classify every candidate on every frame (default: a digit whose box and ink "
-                        "stay put reuses its classification from a recent frame, refreshed every few frames)")
+                   help="video: read every frame on its own, classifying every candidate (default: a digit "
+                        "whose box and ink stay put reuses its classification from a recent frame, refreshed "
+                        "every few frames, and a tilted page keeps the last frame's turn while it fits)")
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="worker processes recognizing frames (default: 2 for a video file read headless "
                         "when a core is free, else 1); results stay in frame order and no frame is dropped")

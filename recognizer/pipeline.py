@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from recognizer import candidates as cand
-from recognizer import lines, preprocess
+from recognizer import lines, preprocess, tilt
 from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions
 from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.normalize import normalize_batch
@@ -54,11 +54,13 @@ class Recognizer:
     debug: keep the last binary image and 28x28 batch in `self.debug` for a debug view.
     reuse: video only: reuse a crop's classification for up to this many frames while its
            box and ink stay put (recognizer/reuse.py); 0 (default) classifies every crop.
+    steady: video only: a frame turned level (a tilted page, see `locate`) keeps the last
+            frame's turn while the tilt measured stays near it (recognizer/tilt.py).
     """
 
     def __init__(self, model=None, conf: float | None = None, reject: float | None = None,
                  max_side: int = preprocess.MAX_SIDE, polarity: str = "auto", threads: int = 2,
-                 debug: bool = False, reuse: int = 0, small_model=None):
+                 debug: bool = False, reuse: int = 0, small_model=None, steady: bool = False):
         self.classifier = DigitClassifier(model, threads=threads)
         small = _small_model_path(small_model, model)
         self.small_classifier = DigitClassifier(small, threads=threads) if small else None
@@ -68,6 +70,7 @@ class Recognizer:
         self.max_side, self.polarity, self.debug_on = max_side, polarity, debug
         self.debug: dict = {}
         self.set_reuse(reuse)
+        self.steady, self._turn = steady, None
 
     def set_reuse(self, frames: int) -> None:
         """Reuse classifications for up to `frames` frames (0: off); a video or camera is only
@@ -82,11 +85,12 @@ class Recognizer:
         prep = None
         if max(h, w) <= TINY_SIDE:
             timings["preprocess"] = 0.0
-            found, scale = self._whole_image(frame), 1.0
+            found = self._whole_image(frame)
             _lap(timings, "candidates", t)
         else:
-            prep, found = locate(frame, self.max_side, self.polarity, timings)
-            scale = prep.scale
+            prep, found = locate(frame, self.max_side, self.polarity, timings, self._turn if self.steady else None)
+            if self.steady:
+                self._turn = prep.tilt  # the next frame keeps this turn while it still fits
             if self.debug_on:
                 self.debug["binary"] = prep.binary
         t = time.perf_counter()
@@ -100,8 +104,10 @@ class Recognizer:
         if reuse is not None:
             preds = reuse.merge(preds)
         t = _lap(timings, "infer", t)
-        digits, rejected = self._read(found, preds, scale, (w, h))
+        digits, rejected = self._read(found, preds, prep, (w, h))
         numbers = group_numbers(digits)
+        if prep is not None and prep.level_to_input is not None:
+            _turn_back([*digits, *numbers, *rejected], prep, (w, h))
         _lap(timings, "group", t)
         if self.debug_on:
             self.debug["batch"] = batch
@@ -128,8 +134,9 @@ class Recognizer:
         ink = gray if light else 255 - gray
         return [cand.Candidate((0, 0, w, h), ink)]
 
-    def _read(self, found, preds: Predictions, scale: float, size) -> tuple[list[Digit], list[Rejected]]:
-        """Predictions -> accepted digits and rejected candidates, boxes in input pixels.
+    def _read(self, found, preds: Predictions, prep: preprocess.Prepared | None, size) -> tuple[list[Digit], list[Rejected]]:
+        """Predictions -> accepted digits and rejected candidates, boxes in input pixels
+        (of the level frame, when the frame was turned level: see `_turn_back`).
 
         Touching digits: keep the classifier's preferred cuts (an unconvincing
         blob is rejected whole); `found` ends with the tails of wide blobs,
@@ -148,7 +155,7 @@ class Recognizer:
         preds = _subset(preds, keep)
         preds.reject[veto[keep]] = 1.0
         doubted = {id(c) for c, v in zip(found, veto[keep]) if v}
-        boxes = [_to_input(c.box, scale, size) for c in found]  # in the input's pixels
+        boxes = [_to_input(c.box, prep, size) for c in found]  # in the input's pixels (level)
         digits, flagged = self._decide(found, preds, boxes)
         glyphs = [r for c, r in flagged if id(c) not in doubted]  # letters, not our own unsure cuts
         digits, rejected = in_words(digits, [r for _, r in flagged], glyphs)
@@ -172,7 +179,8 @@ class Recognizer:
 
 
 def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str = "auto",
-           timings: dict | None = None) -> tuple[preprocess.Prepared, list[cand.Candidate]]:
+           timings: dict | None = None, last_turn: float | None = None
+           ) -> tuple[preprocess.Prepared, list[cand.Candidate]]:
     """A frame's prepared images and digit candidates, looked at again enlarged when its digits are small.
 
     A 640x480 webcam that sees a whole page writes each digit 8-15 px tall. At
@@ -192,8 +200,9 @@ def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str
     found = frame_candidates(prep)
     t = _lap(timings, "candidates", t)
     zoom = _zoom(found)
-    if zoom > 1.0:
-        prep = preprocess.prepare(frame, max_side, "light" if prep.light_ink else "dark", zoom)
+    turn = tilt.estimate(prep.binary, [c.box for c in found if c.blob < 0], last_turn)
+    if zoom > 1.0 or turn:
+        prep = preprocess.prepare(frame, max_side, "light" if prep.light_ink else "dark", zoom, turn)
         t = _lap(timings, "preprocess", t)
         found = frame_candidates(prep)
         _lap(timings, "candidates", t)
@@ -297,12 +306,28 @@ def _border_is_dark(gray: np.ndarray) -> bool:
     return float(np.median(border)) < float(gray.mean())
 
 
-def _to_input(box, scale: float, size) -> tuple[int, int, int, int]:
-    """Working-size box -> input pixels, clipped to the frame."""
-    w_in, h_in = size
-    x, y, w, h = (v / scale for v in box)
-    x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
-    x1, y1 = min(w_in, int(round(x + w))), min(h_in, int(round(y + h)))
+def _to_input(box, prep: preprocess.Prepared | None, size) -> tuple[int, int, int, int]:
+    """Working-size box -> input pixels, clipped to the frame (a turned frame: to its level canvas)."""
+    if prep is None:
+        return tuple(box)
+    x, y, w, h = (v / prep.scale for v in box)
+    if prep.level_to_input is None:
+        w_in, h_in = size
+    else:
+        h_in, w_in = (v / prep.scale for v in prep.binary.shape)
+    return _clip(x, y, x + w, y + h, w_in, h_in)
+
+
+def _turn_back(items: list, prep: preprocess.Prepared, size) -> None:
+    """Boxes of a frame turned level (digits, numbers, rejected) -> the input's own pixels, in place."""
+    for item in items:
+        x, y, w, h = prep.unlevel(item.box)
+        item.box = _clip(x, y, x + w, y + h, *size)
+
+
+def _clip(x0: float, y0: float, x1: float, y1: float, w_in: float, h_in: float) -> tuple[int, int, int, int]:
+    x0, y0 = max(0, int(round(x0))), max(0, int(round(y0)))
+    x1, y1 = min(int(round(w_in)), int(round(x1))), min(int(round(h_in)), int(round(y1)))
     return (x0, y0, x1 - x0, y1 - y0)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 MAX_SIDE = 1280  # long side of the working image: enough for digits of ~15 px on a 12 Mpx photo
 BACKGROUND_SIDE = 320  # the lighting is estimated on an image this size (it varies slowly)
 BACKGROUND_KERNEL = 0.045  # max-filter size, share of the long side: wider than any pen stroke
+DESK_SHARE = 2  # dark patches this many max-filter widths wide are not writing (a desk beside the page)
 INK_MIN = 40  # ink darker than the paper by less than this (of 255) is paper texture or noise
 OTSU_SHARE = 0.8  # below this share of Otsu's split is halftone print, paper grain, shadow edges
 POLARITY_MARGIN = 24  # grey levels from the median that count as ink when guessing polarity
@@ -32,6 +33,27 @@ class Prepared:
     light_ink: bool  # True when the input had light ink on a dark ground (chalk, MNIST)
     sharp: np.ndarray  # the same ink map without the blur, for small digits' crops
     zoom: float = 1.0  # how much this frame was enlarged beyond its usual working size (small digits)
+    tilt: float = 0.0  # degrees the writing was turned by to make it level (pipeline.locate)
+    level_to_input: np.ndarray | None = None  # 2x3 affine: level (turned) input-scale pixels -> input pixels
+
+    def input_box(self, box) -> tuple[float, float, float, float]:
+        """A working-size box (x, y, w, h) -> the box around it in input pixels (unclipped)."""
+        return self.unlevel(tuple(v / self.scale for v in box))
+
+    def unlevel(self, box) -> tuple[float, float, float, float]:
+        """A box in input-scale pixels of the level frame -> the box around it in the input.
+
+        A frame turned level is read, grouped and checked in its own level
+        pixels (a number's digits share a line there); only the boxes reported
+        are turned back, each to the upright box around its four corners.
+        """
+        if self.level_to_input is None:
+            return box
+        x, y, w, h = box
+        corners = np.array([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]], np.float64)
+        pts = corners @ self.level_to_input.T
+        (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+        return x0, y0, x1 - x0, y1 - y0
 
 
 def to_gray8(frame: np.ndarray) -> np.ndarray:
@@ -90,16 +112,26 @@ def ink_is_light(gray: np.ndarray) -> bool:
 
 
 def background(gray: np.ndarray) -> np.ndarray:
-    """Paper brightness everywhere: a max filter wider than the strokes, on a small copy.
+    """Paper brightness everywhere: a max filter wider than the strokes, on a small copy;
+    but no brighter than a closing DESK_SHARE times wider, so a desk stays a desk.
 
     Estimated at BACKGROUND_SIDE px because lighting varies slowly, which keeps this
-    stage cheap on 1280 px frames.
+    stage cheap on 1280 px frames. The max filter alone spreads the paper's
+    brightness half its width over whatever lies beside the page (a desk, a
+    sleeve), which then reads as a band of thick ink around the page: it joined
+    every ruled line into one blob and lost the whole page. A closing (max, then
+    min filter) fills every dark patch narrower than itself (strokes, digits,
+    a cluster of heavy writing) and leaves wider ones (the desk) as they are.
+    Its width is that of several digits, not the max filter's: a closing that
+    narrow also dims the heavy, tight loops of a cheque's digits.
     """
     h, w = gray.shape
     small = shrink(gray, BACKGROUND_SIDE)
     k = max(3, int(BACKGROUND_KERNEL * max(small.shape)) | 1)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     bg = cv2.blur(bg, (k, k))
+    wide = cv2.getStructuringElement(cv2.MORPH_RECT, (DESK_SHARE * k | 1,) * 2)
+    bg = np.minimum(bg, cv2.morphologyEx(small, cv2.MORPH_CLOSE, wide, borderType=cv2.BORDER_REPLICATE))
     return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -126,20 +158,42 @@ def otsu_level(image: np.ndarray) -> float:
     return cv2.threshold(image, 0, 255, _OTSU_ONLY)[0]
 
 
-def threshold(ink: np.ndarray) -> np.ndarray:
-    """Ink map -> 0/255 binary; Otsu when the frame has real ink, a floor when it is empty."""
-    otsu = otsu_level(ink)
-    level = max(INK_MIN, OTSU_SHARE * otsu)
-    _, binary = cv2.threshold(ink, level, 255, cv2.THRESH_BINARY)
+def ink_level(ink: np.ndarray) -> float:
+    """Where ink starts in an ink map: Otsu's split when the frame has real ink, a floor when it is empty."""
+    return max(INK_MIN, OTSU_SHARE * otsu_level(ink))
+
+
+def threshold(ink: np.ndarray, level: float | None = None) -> np.ndarray:
+    """Ink map -> 0/255 binary at `level` (default: ink_level)."""
+    _, binary = cv2.threshold(ink, ink_level(ink) if level is None else level, 255, cv2.THRESH_BINARY)
     return binary
 
 
-def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto", zoom: float = 1.0) -> Prepared:
+def turn(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """An ink map turned by `degrees` (counter-clockwise, as cv2.getRotationMatrix2D) on a canvas
+    big enough to hold all of it, the corners filled with paper; and the 2x3 affine back.
+
+    Turning the ink map rather than the photo: the added corners are plain paper
+    (0), where a turned photo would have to invent them (an edge smeared across
+    them is a line; a mirror shows digits twice).
+    """
+    h, w = image.shape
+    forward = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    c, s = abs(forward[0, 0]), abs(forward[0, 1])
+    nw, nh = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
+    forward[:, 2] += (nw - w) / 2, (nh - h) / 2
+    turned = cv2.warpAffine(image, forward, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0)
+    return turned, cv2.invertAffineTransform(forward)
+
+
+def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto", zoom: float = 1.0,
+            tilt: float = 0.0) -> Prepared:
     """Any frame -> Prepared (ink map + binary at working size, scale, polarity).
 
     polarity: "auto" guesses from the frame, "dark" = dark ink on light paper,
     "light" = light ink (chalk, white pen) on a dark ground.
     zoom: enlarge the working image this much (small digits).
+    tilt: turn the ink maps by this many degrees (writing on a tilted page, made level).
     """
     gray, scale = working_size(to_gray8(frame), max_side, zoom)
     light = ink_is_light(gray) if polarity == "auto" else polarity == "light"
@@ -147,4 +201,11 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto",
         gray = cv2.bitwise_not(gray)
     bg = background(gray)
     ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0), bg)  # blur: camera noise, halftone dots
-    return Prepared(ink=ink, binary=threshold(ink), scale=scale, light_ink=light, sharp=ink_map(gray, bg), zoom=zoom)
+    sharp = ink_map(gray, bg)
+    level = ink_level(ink)  # of the frame itself, not of the paper corners a turn adds
+    level_to_input = None
+    if tilt:
+        (ink, back), (sharp, _) = turn(ink, tilt), turn(sharp, tilt)
+        level_to_input = np.hstack([back[:, :2], back[:, 2:] / scale])  # the same turn, in input scale
+    return Prepared(ink=ink, binary=threshold(ink, level), scale=scale, light_ink=light, sharp=sharp, zoom=zoom,
+                    tilt=tilt, level_to_input=level_to_input)

@@ -304,7 +304,7 @@ def test_reuse_reads_the_same_digits_as_classifying_every_crop_with_fewer_crops(
     from recognizer.pipeline import Recognizer
     from recognizer.reuse import REFRESH
 
-    plain, reusing = Recognizer(threads=1), Recognizer(threads=1, reuse=REFRESH)
+    plain, reusing = Recognizer(threads=1, steady=True), Recognizer(threads=1, reuse=REFRESH, steady=True)
     cap = cv2.VideoCapture(str(drawn_clip))
     both = only_one = 0
     index = 0

@@ -124,7 +124,7 @@ def load_orand_pieces(split: str = "train"):
     for name, digits in orand_boxes(split).items():
         prep, found = locate(_read(folder / name, cv2.IMREAD_COLOR))  # as main.py reads it
         for c in found:
-            label = None if c.tail else piece_label([v / prep.scale for v in c.box], digits)
+            label = None if c.tail else piece_label(prep.input_box(c.box), digits)
             if label is not None:
                 crops.append(c.crop)
                 labels.append(label)

@@ -100,8 +100,13 @@ def _overlap(a: Box, b: Box, pad: int = 0) -> bool:
                 or a[1] + a[3] + pad <= b[1] or b[1] + b[3] + pad <= a[1])
 
 
-def photograph(page: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Camera effects: perspective, lighting gradient, shadow, blur, noise. Returns (image, homography)."""
+def photograph(page: np.ndarray, rng: np.random.Generator, strength: float = 1.0,
+               tilt: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Camera effects: perspective, lighting gradient, shadow, blur, noise. Returns (image, homography).
+
+    tilt: the page held turned by this many degrees (counter-clockwise), shrunk to stay
+    whole in the frame, on a darker desk.
+    """
     H, W = page.shape[:2]
     d = strength * 0.06 * min(W, H)
     src = np.float32([[0, 0], [W, 0], [W, H], [0, H]])
@@ -109,7 +114,13 @@ def photograph(page: np.ndarray, rng: np.random.Generator, strength: float = 1.0
     dst -= dst.min(axis=0)
     dst *= np.float32([W, H]) / dst.max(axis=0)
     M = cv2.getPerspectiveTransform(src, dst)
-    img = cv2.warpPerspective(page.astype(np.float32), M, (W, H), borderMode=cv2.BORDER_REPLICATE)
+    if tilt:
+        M = M @ _turn_within(W, H, tilt)
+        desk = 0.55 * np.median(page.reshape(-1, page.shape[-1]), axis=0)
+        img = cv2.warpPerspective(page.astype(np.float32), M, (W, H), borderMode=cv2.BORDER_CONSTANT,
+                                  borderValue=[float(v) for v in desk])
+    else:
+        img = cv2.warpPerspective(page.astype(np.float32), M, (W, H), borderMode=cv2.BORDER_REPLICATE)
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     a = rng.uniform(0, 2 * np.pi)
     light = 1.0 - strength * rng.uniform(0.1, 0.35) * ((np.cos(a) * xx / W + np.sin(a) * yy / H) + 1) / 2
@@ -122,6 +133,13 @@ def photograph(page: np.ndarray, rng: np.random.Generator, strength: float = 1.0
         img = cv2.GaussianBlur(img, (0, 0), sigma)
     img += rng.normal(0, 4 * strength, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8), M
+
+
+def _turn_within(W: int, H: int, degrees: float) -> np.ndarray:
+    """3x3 homography turning a W x H page about its centre, shrunk so all of it stays in the frame."""
+    c, s = abs(np.cos(np.radians(degrees))), abs(np.sin(np.radians(degrees)))
+    fit = min(W / (W * c + H * s), H / (W * s + H * c))
+    return np.vstack([cv2.getRotationMatrix2D((W / 2, H / 2), degrees, fit), [0, 0, 1]])
 
 
 def jpeg(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -179,13 +197,15 @@ def layout(rng: np.random.Generator, images: np.ndarray, width: int, height: int
 
 def make_scene(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray, width: int = 640,
                height: int = 480, n_digits: int = 20, clutter_marks: int | None = None, ruled: bool | None = None,
-               digit_height: tuple[int, int] | None = None, camera: float = 1.0, light_ink: bool = False):
+               digit_height: tuple[int, int] | None = None, camera: float = 1.0, light_ink: bool = False,
+               tilt: float = 0.0):
     """One synthetic photo with ground truth.
 
     images, labels: MNIST TEST digits to draw from (uint8 28x28, int).
     clutter_marks: non-digit marks to add (default: about a quarter of n_digits).
     camera: strength of the photographic effects (0 = flat scan, 1 = phone photo).
     light_ink: chalk-like light ink on a dark board instead of pen on paper.
+    tilt: the page held turned by this many degrees (see photograph).
     Returns (bgr image, [(digit, box)], [(text, box)]) with boxes in image pixels.
     """
     ruled = bool(rng.random() < 0.5) if ruled is None else ruled
@@ -202,7 +222,7 @@ def make_scene(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,
     clutter(page, rng, boxes, n_clutter, int(np.mean(digit_height)))
     if light_ink:
         page = 255 - page
-    img, M = photograph(page, rng, camera)
+    img, M = photograph(page, rng, camera, tilt)
     img = jpeg(img, rng) if camera > 0 else img
     digits = [(d, _warp_box(b, M)) for d, b in digits]
     numbers = [(t, _union([_warp_box(b, M) for b in bs])) for t, bs in numbers]

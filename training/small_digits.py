@@ -36,7 +36,7 @@ def page_cuts(image: np.ndarray, truth: list) -> tuple[list[np.ndarray], list[in
     for c in found:
         if c.tail:
             continue
-        cut, iou, true_area = box_overlaps([v / prep.scale for v in c.box], truth)
+        cut, iou, true_area = box_overlaps(prep.input_box(c.box), truth)
         held = np.flatnonzero(cut >= OTHER_INSIDE * true_area)
         if len(held) == 1 and iou[held[0]] >= MATCH_IOU:
             crops.append(c.crop)
