@@ -20,7 +20,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MIN_TILT = 5.0  # degrees; less is left alone (the classifier learned +/-8 degrees of rotation)
+MIN_TILT = 5.0  # degrees; less is left alone (the line finder still finds the rules) ...
+PLAIN_TILT = 12.0  # ... and digit rows tilted less than this too, when no straight line is tilted with
+# them: the classifier learned +/-8 degrees of rotation, so a plain page reads as well unturned
 MAX_TILT = 35.0  # steeper rows or lines are not taken for the writing's tilt
 STEP = 2.0  # the turn is rounded to this many degrees: in video, a page turning slowly is turned
 # back by the same angle for several frames, so its crops stay the same and their readings are reused
@@ -44,13 +46,25 @@ def estimate(binary: np.ndarray, boxes: list, last: float | None = None) -> floa
     HOLD degrees of it, or nothing is measured: a page held near MIN_TILT would otherwise be
     turned on one frame and not the next, and no crop could reuse the last frame's reading.
     """
-    tilt = from_rows(boxes)
-    if tilt is None:
-        tilt = from_lines(binary)
+    tilt = measure(binary, boxes)
     if last is not None and (tilt is None or abs(tilt - last) < HOLD):
         return last  # no witness on this frame, or one that agrees: the page has not moved much
-    measured = 0.0 if tilt is None or abs(tilt) > MAX_TILT else tilt
-    return STEP * round(measured / STEP) if abs(measured) >= MIN_TILT else 0.0
+    if tilt is None or not MIN_TILT <= abs(tilt) <= MAX_TILT:
+        return 0.0
+    return STEP * round(tilt / STEP)
+
+
+def measure(binary: np.ndarray, boxes: list) -> float | None:
+    """The tilt that matters, in degrees (None: no witness). Digit rows first; the lines only when
+    the rows are missing or tilted too little to matter on a plain page (under PLAIN_TILT), since
+    ruled lines tilted past MIN_TILT still hide the digits on them."""
+    rows = from_rows(boxes)
+    if rows is not None and not MIN_TILT <= abs(rows) < PLAIN_TILT:
+        return rows
+    lines = from_lines(binary)
+    if lines is not None:
+        return lines
+    return None if rows is None else 0.0  # a plain page tilted a little reads as it is
 
 
 def from_rows(boxes: list) -> float | None:
