@@ -181,7 +181,8 @@ class Recognizer:
 def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str = "auto",
            timings: dict | None = None, last_turn: float | None = None
            ) -> tuple[preprocess.Prepared, list[cand.Candidate]]:
-    """A frame's prepared images and digit candidates, looked at again enlarged when its digits are small.
+    """A frame's prepared images and digit candidates, looked at again enlarged when its digits are
+    small, or turned level when the page is tilted.
 
     A 640x480 webcam that sees a whole page writes each digit 8-15 px tall. At
     that size the threshold fuses a digit's strokes and loops (a 7's bar and
@@ -191,6 +192,9 @@ def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str
     strokes stay apart, as they do for digits written large. It costs a second
     pass at up to MAX_ZOOM^2 the pixels, only on frames whose typical digit is
     under SMALL_DIGIT px; such a frame is then read by the small-digit model.
+    The same second pass turns a tilted page level (tilt.estimate; last_turn: the
+    previous video frame's turn, kept while it still fits): rules tilted past a
+    few degrees are no straight runs to the line finder, and digits on them were lost.
     Training cuts its ORAND pieces, clutter and small digits with this too.
     """
     timings = {} if timings is None else timings
