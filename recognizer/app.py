@@ -211,9 +211,11 @@ def reuse_frames(args, source) -> int:
     return 0 if args.no_reuse or not source.stream else REFRESH
 
 
-def recognizer_kwargs(args, reuse: int = 0, steady: bool = False) -> dict:
-    """What a Recognizer is built from (picklable: worker processes build their own from it)."""
-    return {"model": args.model, "small_model": args.small_model, "reuse": reuse, "steady": steady,
+def recognizer_kwargs(args, reuse: int = 0) -> dict:
+    """What a Recognizer is built from (picklable: worker processes build their own from it).
+    A frame leans on the last (a kept turn) exactly when it reuses readings: --no-reuse reads
+    each frame on its own."""
+    return {"model": args.model, "small_model": args.small_model, "reuse": reuse, "steady": bool(reuse),
             **({"conf": args.conf} if args.conf is not None else {})}
 
 
@@ -237,9 +239,9 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
         raise
     reuse = reuse_frames(args, source)
     first.set_reuse(reuse)  # known only now the source is open
-    first.steady = bool(reuse)  # like reuse, a frame leans on the last: --no-reuse reads each on its own
+    first.steady = recognizer_kwargs(args, reuse)["steady"]
     recognition = Recognition(source, first, sw, processes=worker_count(args, source, show),
-                              recognizer_kwargs=recognizer_kwargs(args, reuse, bool(reuse)))
+                              recognizer_kwargs=recognizer_kwargs(args, reuse))
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",

@@ -134,7 +134,8 @@ class Recognizer:
         ink = gray if light else 255 - gray
         return [cand.Candidate((0, 0, w, h), ink)]
 
-    def _read(self, found, preds: Predictions, prep: preprocess.Prepared | None, size) -> tuple[list[Digit], list[Rejected]]:
+    def _read(self, found, preds: Predictions, prep: preprocess.Prepared | None,
+              size) -> tuple[list[Digit], list[Rejected]]:
         """Predictions -> accepted digits and rejected candidates, boxes in input pixels
         (of the level frame, when the frame was turned level: see `_turn_back`).
 
@@ -192,8 +193,8 @@ def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str
     strokes stay apart, as they do for digits written large. It costs a second
     pass at up to MAX_ZOOM^2 the pixels, only on frames whose typical digit is
     under SMALL_DIGIT px; such a frame is then read by the small-digit model.
-    The same second pass turns a tilted page level (tilt.estimate; last_turn: the
-    previous video frame's turn, kept while it still fits): rules tilted past a
+    A tilted page's ink maps are turned level and cut again (tilt.estimate; last_turn:
+    the previous video frame's turn, kept while it still fits): rules tilted past a
     few degrees are no straight runs to the line finder, and digits on them were lost.
     Training cuts its ORAND pieces, clutter and small digits with this too.
     """
@@ -206,7 +207,8 @@ def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str
     zoom = _zoom(found)
     turn = tilt.estimate(prep.binary, [c.box for c in found if c.blob < 0], last_turn)
     if zoom > 1.0 or turn:
-        prep = preprocess.prepare(frame, max_side, "light" if prep.light_ink else "dark", zoom, turn)
+        again = preprocess.prepare(frame, max_side, "light" if prep.light_ink else "dark", zoom) if zoom > 1.0 else prep
+        prep = preprocess.level(again, turn) if turn else again  # turning needs no new ink maps
         t = _lap(timings, "preprocess", t)
         found = frame_candidates(prep)
         _lap(timings, "candidates", t)

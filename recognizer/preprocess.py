@@ -8,7 +8,7 @@ fixed, frame-relative rules.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -169,31 +169,29 @@ def threshold(ink: np.ndarray, level: float | None = None) -> np.ndarray:
     return binary
 
 
-def turn(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
-    """An ink map turned by `degrees` (counter-clockwise, as cv2.getRotationMatrix2D) on a canvas
-    big enough to hold all of it, the corners filled with paper; and the 2x3 affine back.
+def turn(images: list[np.ndarray], degrees: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """Same-sized ink maps turned by `degrees` (counter-clockwise, as cv2.getRotationMatrix2D) on a
+    canvas big enough to hold all of them, the corners filled with paper; and the 2x3 affine back.
 
     Turning the ink map rather than the photo: the added corners are plain paper
     (0), where a turned photo would have to invent them (an edge smeared across
     them is a line; a mirror shows digits twice).
     """
-    h, w = image.shape
+    h, w = images[0].shape
     forward = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     c, s = abs(forward[0, 0]), abs(forward[0, 1])
     nw, nh = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
     forward[:, 2] += (nw - w) / 2, (nh - h) / 2
-    turned = cv2.warpAffine(image, forward, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0)
+    turned = [cv2.warpAffine(im, forward, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0) for im in images]
     return turned, cv2.invertAffineTransform(forward)
 
 
-def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto", zoom: float = 1.0,
-            tilt: float = 0.0) -> Prepared:
+def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto", zoom: float = 1.0) -> Prepared:
     """Any frame -> Prepared (ink map + binary at working size, scale, polarity).
 
     polarity: "auto" guesses from the frame, "dark" = dark ink on light paper,
     "light" = light ink (chalk, white pen) on a dark ground.
     zoom: enlarge the working image this much (small digits).
-    tilt: turn the ink maps by this many degrees (writing on a tilted page, made level).
     """
     gray, scale = working_size(to_gray8(frame), max_side, zoom)
     light = ink_is_light(gray) if polarity == "auto" else polarity == "light"
@@ -201,11 +199,16 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto",
         gray = cv2.bitwise_not(gray)
     bg = background(gray)
     ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0), bg)  # blur: camera noise, halftone dots
-    sharp = ink_map(gray, bg)
-    level = ink_level(ink)  # of the frame itself, not of the paper corners a turn adds
-    level_to_input = None
-    if tilt:
-        (ink, back), (sharp, _) = turn(ink, tilt), turn(sharp, tilt)
-        level_to_input = np.hstack([back[:, :2], back[:, 2:] / scale])  # the same turn, in input scale
-    return Prepared(ink=ink, binary=threshold(ink, level), scale=scale, light_ink=light, sharp=sharp, zoom=zoom,
-                    tilt=tilt, level_to_input=level_to_input)
+    return Prepared(ink=ink, binary=threshold(ink), scale=scale, light_ink=light, sharp=ink_map(gray, bg), zoom=zoom)
+
+
+def level(prep: Prepared, tilt: float) -> Prepared:
+    """A prepared frame turned by `tilt` degrees (writing on a tilted page, made level).
+
+    Only the ink maps are turned; they are thresholded at the frame's own level,
+    not at one the paper corners added by the turn would pull down.
+    """
+    (ink, sharp), back = turn([prep.ink, prep.sharp], tilt)
+    level_to_input = np.hstack([back[:, :2], back[:, 2:] / prep.scale])  # the same turn, in input scale
+    return replace(prep, ink=ink, binary=threshold(ink, ink_level(prep.ink)), sharp=sharp, tilt=tilt,
+                   level_to_input=level_to_input)

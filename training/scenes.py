@@ -114,13 +114,12 @@ def photograph(page: np.ndarray, rng: np.random.Generator, strength: float = 1.0
     dst -= dst.min(axis=0)
     dst *= np.float32([W, H]) / dst.max(axis=0)
     M = cv2.getPerspectiveTransform(src, dst)
+    border = {"borderMode": cv2.BORDER_REPLICATE}
     if tilt:
         M = M @ _turn_within(W, H, tilt)
         desk = 0.55 * np.median(page.reshape(-1, page.shape[-1]), axis=0)
-        img = cv2.warpPerspective(page.astype(np.float32), M, (W, H), borderMode=cv2.BORDER_CONSTANT,
-                                  borderValue=[float(v) for v in desk])
-    else:
-        img = cv2.warpPerspective(page.astype(np.float32), M, (W, H), borderMode=cv2.BORDER_REPLICATE)
+        border = {"borderMode": cv2.BORDER_CONSTANT, "borderValue": [float(v) for v in desk]}
+    img = cv2.warpPerspective(page.astype(np.float32), M, (W, H), **border)
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     a = rng.uniform(0, 2 * np.pi)
     light = 1.0 - strength * rng.uniform(0.1, 0.35) * ((np.cos(a) * xx / W + np.sin(a) * yy / H) + 1) / 2
