@@ -273,6 +273,15 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     return _WideBlob(stroke_cores(crop), crop, x, y0, w, h, blob)
 
 
+def stroke_width(crop: np.ndarray) -> float:
+    """Mean width of a crop's strokes: twice the cores' area over their outline (a stroke of
+    width t and length L covers t*L pixels inside an outline about 2L long)."""
+    on = stroke_cores(crop)
+    area = int(np.count_nonzero(on))
+    outline = area - int(np.count_nonzero(cv2.erode(on, SQUARE3)))
+    return 2.0 * area / max(outline, 1)
+
+
 def stroke_cores(crop: np.ndarray) -> np.ndarray:
     """A wide blob's strokes without their faint edges: ink above CORE_SHARE of the blob's own Otsu split.
 

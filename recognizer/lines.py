@@ -113,7 +113,7 @@ def _window_extreme(image: np.ndarray, length: int, vertical: bool, op, outside:
 
 def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool = True,
                  vertical: bool = True, repair: int = 0, slant: int = SLANT_PX,
-                 ink: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 ink: np.ndarray | None = None, bar: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Binary -> (binary without the lines, line mask).
 
     length: shortest run that is a line (default: frame-relative, see default_length).
@@ -122,9 +122,12 @@ def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool
     line (default: the REPAIR_PX, a thick printed line plus a margin).
     ink: the frame's ink map; with it, pen strokes written over faint ruled lines
     are given back (`strokes_over`).
+    bar: runs this many pixels thick or more are kept (`thin_only`); 0: all removed.
     """
     length = length or default_length(binary.shape)
     lines = line_mask(binary, length, horizontal, vertical, slant)
+    if bar and lines.any():
+        lines = thin_only(lines, bar)
     if not lines.any():
         return binary, lines
     clean = cv2.subtract(binary, lines)
@@ -138,6 +141,23 @@ def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool
     if ink is not None:
         clean |= strokes_over(ink, binary, clean, lines)
     return clean, lines
+
+
+def thin_only(lines: np.ndarray, bar: int) -> np.ndarray:
+    """The line mask without the runs `bar` px thick or more, nor anything within `bar` px of them.
+
+    Printed lines are thin beside the digits written between them. A straight run
+    as thick as a digit is tall is a thing in view (a pen held over the page, a
+    ruler): removed as a line, it left slivers of its edges and its rounded ends,
+    read as 1s. Kept, it is one big candidate that `pipeline.things` refuses.
+    An opening by a bar x bar square keeps only the thick runs (one erosion and
+    two dilations, only on frames with lines).
+    """
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (bar, bar))
+    thick = cv2.morphologyEx(lines, cv2.MORPH_OPEN, square)
+    if not cv2.countNonZero(thick):
+        return lines
+    return cv2.subtract(lines, cv2.dilate(thick, square))
 
 
 def strokes_over(ink: np.ndarray, binary: np.ndarray, clean: np.ndarray, lines: np.ndarray) -> np.ndarray:

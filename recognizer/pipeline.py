@@ -22,6 +22,7 @@ from recognizer import lines, preprocess, tilt
 from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions
 from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.normalize import normalize_batch
+from recognizer.numeric import median
 from recognizer.results import Digit, Rejected, Results
 from recognizer.reuse import ClassificationReuse
 
@@ -32,6 +33,11 @@ LINE_SHARE = 2.0  # a line is at least this many typical digit heights long (fir
 RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not a digit
 BORDER_SLANT = 3  # box borders are nearly straight (scans, flat photos)
 BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
+BAR_SHARE = 0.4  # a straight run this share of the typical digit height thick is a thing (a pen), not a line ...
+BAR_MIN = 12  # ... and at least this many pixels thick
+OBJECT_TALL = 2.0  # a lone candidate this many typical digit heights tall ...
+OBJECT_STROKE = 1.8  # ... whose strokes are this many times the writing's width is a thing (a pen, a finger) ...
+OBJECT_HUGE = 3.0  # ... as is one this many typical heights tall, whatever its strokes
 MANY_STEMS = 3  # a wide blob read as this many pieces, most of them 1s, is letters cut at their stems
 SMALL_DIGIT = 20  # a frame whose typical digit is shorter than this (working px) is looked at again enlarged ...
 ZOOM_TO = 24  # ... to about this digit height ...
@@ -164,19 +170,22 @@ class Recognizer:
         return _whole_readings(found, preds, boxes, digits, rejected)
 
     def _decide(self, found, preds, boxes) -> tuple[list[Digit], list]:
-        """Accept a candidate when it is a digit (reject prob low) and confident enough.
+        """Accept a candidate when it is a digit (reject prob low) and confident enough, and
+        written, not a thing in view (`things`).
 
         Returns the digits and (candidate, Rejected) pairs for the rest.
         """
-        digits, rejected = [], []
+        accepted, rejected = [], []
         for c, box, d, p, r, probs in zip(found, boxes, preds.digits, preds.confidences, preds.reject, preds.probs):
             if r >= self.reject:
                 rejected.append((c, Rejected(box, "not a digit", float(r))))
             elif p < self.conf:
                 rejected.append((c, Rejected(box, "low confidence", float(p))))
             else:
-                digits.append(Digit(int(d), float(p), box, probs=probs))
-        return digits, rejected
+                accepted.append((c, Digit(int(d), float(p), box, probs=probs)))
+        out = things([c for c, _ in accepted])
+        rejected += [(c, Rejected(d.box, "not writing", d.confidence)) for c, d in accepted if id(c) in out]
+        return [d for c, d in accepted if id(c) not in out], rejected
 
 
 def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str = "auto",
@@ -237,7 +246,8 @@ def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
     """
     estimate = cand.estimate_height(prep.binary)
     first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * estimate))
-    clean, ruled = lines.remove_lines(prep.binary, length=first, ink=prep.ink)
+    bar = max(BAR_MIN, int(BAR_SHARE * estimate))
+    clean, ruled = lines.remove_lines(prep.binary, length=first, ink=prep.ink, bar=bar)
     found = cand.find_candidates(prep.ink, clean, prep.sharp)
     lone = cand.typical_height([[*c.box, None] for c in found if c.parts == 1])
     border = int(BORDER_SHARE * (lone or estimate))
@@ -246,6 +256,31 @@ def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
         clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
         found = cand.find_candidates(prep.ink, clean, prep.sharp)
     return [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
+
+
+def things(read: list[cand.Candidate]) -> set[int]:
+    """Ids of the candidates read as digits that are things in view, not writing: lone ones
+    OBJECT_TALL times taller than the frame's typical digit with strokes OBJECT_STROKE times
+    wider than its writing's, or OBJECT_HUGE times taller.
+
+    A webcam pointed at a page also sees the pen and the hand that hold it. A
+    pen is one straight dark bar, to the classifier a perfect 1 (0.65 false
+    digits a frame with a pen and a hand in view). The scale is set by what
+    was read as digits (at least 3 of usual height; printed text and specks
+    do not vote), and a big digit written with the page's own pen keeps its
+    thin strokes, so a page may still mix sizes up to OBJECT_HUGE. Strokes are
+    measured only when some digit is that tall: nothing on a plain page.
+    """
+    lone = [c for c in read if c.blob < 0]
+    tall = cand.typical_height([[*c.box, None] for c in lone])
+    big = [c for c in lone if tall > 0 and c.box[3] >= OBJECT_TALL * tall]
+    if not big:
+        return set()
+    usual = [cand.stroke_width(c.crop) for c in lone if c.box[3] < 1.5 * tall]
+    if len(usual) < 3:
+        return set()
+    pen = median(usual)
+    return {id(c) for c in big if c.box[3] >= OBJECT_HUGE * tall or cand.stroke_width(c.crop) >= OBJECT_STROKE * pen}
 
 
 def _whole_readings(found, preds: Predictions, boxes: list, digits: list[Digit],

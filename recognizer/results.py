@@ -57,7 +57,7 @@ class Rejected:
     """A candidate the classifier judged not to be a digit (or not sure enough)."""
 
     box: Box
-    reason: str  # "not a digit" or "low confidence"
+    reason: str  # "not a digit", "low confidence", "in a word", "not writing" (video: "unconfirmed", ...)
     confidence: float
 
     def to_record(self) -> dict:
