@@ -273,7 +273,7 @@ def things(read: list[cand.Candidate]) -> set[int]:
     """
     lone = [c for c in read if c.blob < 0]
     tall = cand.typical_height([[*c.box, None] for c in lone])
-    big = [c for c in lone if tall > 0 and c.box[3] >= OBJECT_TALL * tall]
+    big = [c for c in read if tall > 0 and c.box[3] >= OBJECT_TALL * tall]
     if not big:
         return set()
     usual = [cand.stroke_width(c.crop) for c in lone if c.box[3] < 1.5 * tall]

@@ -358,7 +358,7 @@ def _page_in_view(seed: int, xt, yt, pen: bool, big_seven: bool):
 
 def test_a_pen_in_view_is_not_a_digit(recognizer, mnist):
     """A webcam pointed at a page also sees the pen: one straight dark bar, to the classifier a
-    perfect 1. 12 pages with a pen: before things in view were told from writing, 11 pens
+    perfect 1. 12 pages with a pen: before things in view were told from writing, 12 pieces of pen
     were read as 1s; the page's own digits must still be read."""
     (_, _), (xt, yt) = mnist
     on_pen = right = total = 0
