@@ -23,6 +23,8 @@ Sets (each skipped with a note when its folder is absent):
   whatever the classifier said) to tell detection from classification.
 - tilted: the same pages held turned by 8-25 degrees either way, on a desk
   (a webcam user rarely holds paper level; pipeline.locate turns them back).
+- pens: the same pages with a pen and the hand holding it in view (a webcam
+  sees them as often as not); adds the digits reported on the pen or hand.
 Prints a table and writes JSON (default runs/evaluate/core.json).
 """
 from __future__ import annotations
@@ -207,24 +209,30 @@ def eval_phone(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
 
 
 def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True, seed: int = 1234,
-                tilt: tuple[float, float] | None = None) -> dict:
+                tilt: tuple[float, float] | None = None, pen: bool = False) -> dict:
     """Synthetic photographed pages of MNIST test digits, scored against the boxes they were drawn in.
 
     tilt (lo, hi): each page held turned by lo-hi degrees, either way (a webcam user
     rarely holds paper level); the pages are the same as without, only turned.
+    pen: a pen and the hand holding it in view over each page (training.scenes.hold_pen);
+    adds "on_pen_per_image", the digits reported on them.
     """
     from training.data import load_mnist
-    from training.scenes import make_scene
+    from training.scenes import hold_pen, make_scene
 
     (_, _), (xt, yt) = load_mnist()
     rng = np.random.default_rng(seed)
     turns = np.random.default_rng(seed + 1)  # its own draws: the pages stay those of the level set
-    name = "tilted" if tilt else "scene"
-    tp = fp = fn = off = found = total = read = count = 0
+    pens = np.random.default_rng(seed + 2)
+    name = "tilted" if tilt else "pen" if pen else "scene"
+    tp = fp = fn = off = found = total = read = count = on_pen = 0
     for k in range(n):
         angle = float(turns.uniform(*tilt) * turns.choice([-1, 1])) if tilt else 0.0
         image, gts, nums = make_scene(rng, xt, yt, clutter_marks=None if clutter else 0, tilt=angle)
+        held = hold_pen(image, pens) if pen else None
         res = rec(image, source=f"{name}{k}")
+        if held is not None:
+            on_pen += sum(held[y:y + h, x:x + w].mean() > 127 for x, y, w, h in (d.box for d in res.digits))
         if k < 4:
             gallery.add(f"{name}{k}", image, res)
         a, b, c = match([(d.digit, d.box) for d in res.digits], gts)
@@ -236,7 +244,8 @@ def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True,
         count += len(nums)
     return {"f1": f1(tp, fp, fn), "false_per_image": fp / max(1, n), "off_digit_per_image": off / max(1, n),
             "misread_per_image": (fp - off) / max(1, n), "tp": tp, "fp": fp, "fn": fn,
-            "candidate_recall": found / max(1, total), "numbers_exact": read / max(1, count), "n": n}
+            "candidate_recall": found / max(1, total), "numbers_exact": read / max(1, count), "n": n,
+            **({"on_pen_per_image": on_pen / max(1, n)} if pen else {})}
 
 
 def table(report: dict) -> str:
@@ -268,6 +277,10 @@ def table(report: dict) -> str:
         s = report["tilted"]
         rows.append(("tilted", f"F1 {s['f1']:.3f} (pages turned {TILT[0]:.0f}-{TILT[1]:.0f} deg)", ""))
         rows.append(("", f"false digits/img on clutter {s['off_digit_per_image']:.3f}", ""))
+    if "pens" in report:
+        s = report["pens"]
+        rows.append(("pens", f"F1 {s['f1']:.3f} (a pen and a hand in view)", ""))
+        rows.append(("", f"digits/img on the pen or hand {s['on_pen_per_image']:.3f}", ""))
     for note in report.get("skipped", []):
         rows.append(("skipped", note, ""))
     lines += [f"{a:<8} {b:<34} {c:<10}" for a, b, c in rows]
@@ -300,7 +313,7 @@ def main(argv=None) -> int:
     ap.add_argument("--orand-split", default="test", choices=("test", "train"),
                     help="ORAND split (train: a second check that is not the reported figure)")
     ap.add_argument("--orand-limit", type=int, default=0, help="only the first N ORAND strings (0: all)")
-    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted", help="comma-separated sets to run")
+    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted,pens", help="comma-separated sets to run")
     ap.add_argument("--json", default="runs/evaluate/core.json", help="where to write the figures")
     ap.add_argument("--gallery", default=None, help="folder for annotated PNGs of some inputs")
     ap.add_argument("--shrink", type=float, default=1.0, metavar="F",
@@ -330,6 +343,8 @@ def main(argv=None) -> int:
         report["scenes"] = eval_scenes(rec, args.scenes, gallery, seed=args.seed)
     if "tilted" in sets and args.scenes > 0:
         report["tilted"] = eval_scenes(rec, args.scenes, gallery, seed=args.seed, tilt=TILT)
+    if "pens" in sets and args.scenes > 0:
+        report["pens"] = eval_scenes(rec, args.scenes, gallery, seed=args.seed, pen=True)
     print(table(report))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -228,6 +228,44 @@ def make_scene(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,
     return img, digits, numbers
 
 
+def hold_pen(image: np.ndarray, rng: np.random.Generator, hand: bool = True, shine: bool = True) -> np.ndarray:
+    """Draw a pen held in view over a photographed page, in place, and the hand holding it;
+    returns the mask (uint8 0/255) of what was drawn.
+
+    A webcam pointed at a page sees them as often as not. The pen is a dark bar
+    3-5.5% of the frame wide, reaching in from the bottom or right edge toward
+    the middle, with a thin highlight along it (shine; a glossy barrel); the hand, a
+    shaded skin-coloured oval around the pen's far end.
+    """
+    H, W = image.shape[:2]
+    if rng.random() < 0.5:
+        end = (int(rng.uniform(0.5, 1.0) * W), H + 10)
+    else:
+        end = (W + 10, int(rng.uniform(0.5, 1.0) * H))
+    angle = np.arctan2(H / 2 - end[1], W / 2 - end[0]) + rng.uniform(-0.5, 0.5)
+    length = rng.uniform(0.25, 0.45) * W
+    tip = (int(end[0] + length * np.cos(angle)), int(end[1] + length * np.sin(angle)))
+    width = int(rng.uniform(0.03, 0.055) * W)
+    body = [int(v) for v in rng.uniform(20, 80, 3)]
+    mask = np.zeros((H, W), np.uint8)
+    cv2.line(image, end, tip, body, width, cv2.LINE_AA)
+    if shine:
+        cv2.line(image, (end[0] + 2, end[1] - 2), (tip[0] + 2, tip[1] - 2), [min(255, c + 90) for c in body],
+                 max(1, width // 6), cv2.LINE_AA)
+    cv2.line(mask, end, tip, 255, width + 6)
+    if hand:
+        grip = (int(end[0] + 0.15 * length * np.cos(angle)), int(end[1] + 0.15 * length * np.sin(angle)))
+        axes = (int(rng.uniform(0.08, 0.14) * W), int(rng.uniform(0.055, 0.095) * W))
+        skin = np.array([rng.uniform(90, 160), rng.uniform(120, 180), rng.uniform(160, 230)], np.float32)
+        cover = np.zeros((H, W), np.float32)
+        cv2.ellipse(cover, grip, axes, float(np.degrees(angle)), 0, 360, 1.0, -1)
+        cover = cv2.GaussianBlur(cover, (0, 0), 3)[..., None]
+        shade = 0.75 + 0.25 * np.linspace(0, 1, W, dtype=np.float32)[None, :, None]
+        image[:] = (image * (1 - cover) + cover * skin * shade).astype(image.dtype)
+        cv2.ellipse(mask, grip, (axes[0] + 8, axes[1] + 8), float(np.degrees(angle)), 0, 360, 255, -1)
+    return mask
+
+
 def _union(boxes: list[Box]) -> Box:
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
