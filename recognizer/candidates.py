@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 
 from recognizer.cuts import cut_sets
-from recognizer.preprocess import otsu_level
 from recognizer.numeric import median
+from recognizer.preprocess import otsu_level
 
 MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
 MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
@@ -283,8 +283,9 @@ def stroke_width(crop: np.ndarray) -> float:
 
 
 def stroke_cores(crop: np.ndarray) -> np.ndarray:
-    """A wide blob's strokes without their faint edges: ink above CORE_SHARE of the blob's own Otsu split.
+    """A crop's strokes without their faint edges: ink above CORE_SHARE of its own Otsu split.
 
+    Where a wide blob is cut (cut_sets) and how wide strokes are (stroke_width).
     The frame's threshold is set low for faint pens, and the crop's mask is
     dilated to keep anti-aliased edges; on heavy cheque writing that mask
     closes the loops of small 0s and thickens the joints between touching

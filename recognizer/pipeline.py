@@ -35,7 +35,7 @@ BORDER_SLANT = 3  # box borders are nearly straight (scans, flat photos)
 BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
 BAR_SHARE = 0.4  # a straight run this share of the typical digit height thick is a thing (a pen), not a line ...
 BAR_MIN = 12  # ... and at least this many pixels thick
-OBJECT_TALL = 2.0  # a lone candidate this many typical digit heights tall ...
+OBJECT_TALL = 2.0  # a candidate read as a digit this many typical digit heights tall ...
 OBJECT_STROKE = 1.8  # ... whose strokes are this many times the writing's width is a thing (a pen, a finger) ...
 OBJECT_HUGE = 3.0  # ... as is one this many typical heights tall, whatever its strokes
 MANY_STEMS = 3  # a wide blob read as this many pieces, most of them 1s, is letters cut at their stems
@@ -259,17 +259,19 @@ def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
 
 
 def things(read: list[cand.Candidate]) -> set[int]:
-    """Ids of the candidates read as digits that are things in view, not writing: lone ones
-    OBJECT_TALL times taller than the frame's typical digit with strokes OBJECT_STROKE times
-    wider than its writing's, or OBJECT_HUGE times taller.
+    """Ids of the candidates read as digits that are things in view, not writing: those (lone or
+    cut from a wide blob) OBJECT_TALL times taller than the frame's typical digit with strokes
+    OBJECT_STROKE times wider than its writing's, or OBJECT_HUGE times taller.
 
     A webcam pointed at a page also sees the pen and the hand that hold it. A
-    pen is one straight dark bar, to the classifier a perfect 1 (0.65 false
-    digits a frame with a pen and a hand in view). The scale is set by what
-    was read as digits (at least 3 of usual height; printed text and specks
-    do not vote), and a big digit written with the page's own pen keeps its
-    thin strokes, so a page may still mix sizes up to OBJECT_HUGE. Strokes are
-    measured only when some digit is that tall: nothing on a plain page.
+    pen is one straight dark bar, to the classifier a perfect 1 (with the
+    thick runs kept, `lines.thin_only`: 0.41 -> 0.24 digits a frame on the pen
+    or hand, `python -m recognizer.evaluate --sets pens`). The scale is set by
+    the lone candidates read as digits (at least 3 of usual height; printed
+    text and specks do not vote), and a big digit written with the page's own
+    pen keeps its thin strokes, so a page may still mix sizes up to
+    OBJECT_HUGE. Strokes are measured only when some digit is that tall:
+    nothing on a plain page.
     """
     lone = [c for c in read if c.blob < 0]
     tall = cand.typical_height([[*c.box, None] for c in lone])
