@@ -38,6 +38,8 @@ BAR_MIN = 12  # ... and at least this many pixels thick
 OBJECT_TALL = 2.0  # a candidate read as a digit this many typical digit heights tall ...
 OBJECT_STROKE = 1.8  # ... whose strokes are this many times the writing's width is a thing (a pen, a finger) ...
 OBJECT_HUGE = 3.0  # ... as is one this many typical heights tall, whatever its strokes
+EDGE_NEAR = 0.01  # in a turned frame, a digit this share of its long side from its edge touches it ...
+EDGE_SUBJECT = 0.5  # ... unless it is this share of its height tall: the subject of a close-up
 MANY_STEMS = 3  # a wide blob read as this many pieces, most of them 1s, is letters cut at their stems
 SMALL_DIGIT = 20  # a frame whose typical digit is shorter than this (working px) is looked at again enlarged ...
 ZOOM_TO = 24  # ... to about this digit height ...
@@ -111,6 +113,8 @@ class Recognizer:
             preds = reuse.merge(preds)
         t = _lap(timings, "infer", t)
         digits, rejected = self._read(found, preds, prep, (w, h))
+        if prep is not None and prep.level_to_input is not None:
+            digits, rejected = _off_the_edge(digits, rejected, prep, (w, h))
         numbers = group_numbers(digits)
         if prep is not None and prep.level_to_input is not None:
             _turn_back([*digits, *numbers, *rejected], prep, (w, h))
@@ -359,6 +363,34 @@ def _to_input(box, prep: preprocess.Prepared | None, size) -> tuple[int, int, in
     else:
         h_in, w_in = (v / prep.scale for v in prep.binary.shape)
     return _clip(x, y, x + w, y + h, w_in, h_in)
+
+
+def _off_the_edge(digits: list[Digit], rejected: list[Rejected], prep: preprocess.Prepared,
+                  size) -> tuple[list[Digit], list[Rejected]]:
+    """In a frame turned level, digits touching the frame's edge (within EDGE_NEAR of its size) are
+    rejected ("at frame edge"), unless they fill much of it (EDGE_SUBJECT of its height: a close-up).
+
+    A tilted page on a desk rarely fills the frame: between its corners and the
+    frame's edge lie thin wedges of desk, bounded by the page's straight edge,
+    which the classifier reads as 1s (0.4 of them a tilted scene). Writing cut
+    by the frame's edge is half a digit anyway; a level frame keeps it (a
+    tightly cropped strip of digits touches its edges).
+    """
+    keep, moved = [], []
+    for d in digits:
+        x, y, w, h = _clip(*_corners(prep.unlevel(d.box)), *size)
+        near = max(2.0, EDGE_NEAR * max(size))
+        edge = min(x, y, size[0] - x - w, size[1] - y - h) <= near
+        if edge and h < EDGE_SUBJECT * size[1]:
+            moved.append(Rejected(d.box, "at frame edge", d.confidence))
+        else:
+            keep.append(d)
+    return keep, list(rejected) + moved
+
+
+def _corners(box) -> tuple[float, float, float, float]:
+    x, y, w, h = box
+    return x, y, x + w, y + h
 
 
 def _turn_back(items: list, prep: preprocess.Prepared, size) -> None:
