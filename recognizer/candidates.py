@@ -273,19 +273,9 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     return _WideBlob(stroke_cores(crop), crop, x, y0, w, h, blob)
 
 
-def stroke_width(crop: np.ndarray) -> float:
-    """Mean width of a crop's strokes: twice the cores' area over their outline (a stroke of
-    width t and length L covers t*L pixels inside an outline about 2L long)."""
-    on = stroke_cores(crop)
-    area = int(np.count_nonzero(on))
-    outline = area - int(np.count_nonzero(cv2.erode(on, SQUARE3)))
-    return 2.0 * area / max(outline, 1)
-
-
 def stroke_cores(crop: np.ndarray) -> np.ndarray:
     """A crop's strokes without their faint edges: ink above CORE_SHARE of its own Otsu split.
 
-    Where a wide blob is cut (cut_sets) and how wide strokes are (stroke_width).
     The frame's threshold is set low for faint pens, and the crop's mask is
     dilated to keep anti-aliased edges; on heavy cheque writing that mask
     closes the loops of small 0s and thickens the joints between touching

@@ -21,7 +21,7 @@ from recognizer import candidates as cand
 from recognizer import lines, preprocess, tilt
 from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions
 from recognizer.grouping import group_numbers, in_words, punctuation
-from recognizer.normalize import normalize_batch
+from recognizer.normalize import normalize_batch, stroke_width
 from recognizer.numeric import median
 from recognizer.results import Digit, Rejected, Results
 from recognizer.reuse import ClassificationReuse
@@ -269,7 +269,7 @@ def things(read: list[cand.Candidate]) -> set[int]:
 
     A webcam pointed at a page also sees the pen and the hand that hold it. A
     pen is one straight dark bar, to the classifier a perfect 1 (with the
-    thick runs kept, `lines.thin_only`: 0.41 -> 0.24 digits a frame on the pen
+    thick runs kept, `lines.thin_only`: 0.41 -> 0.23 digits a frame on the pen
     or hand, `python -m recognizer.evaluate --sets pens`). The scale is set by
     the lone candidates read as digits (at least 3 of usual height; printed
     text and specks do not vote), and a big digit written with the page's own
@@ -282,11 +282,16 @@ def things(read: list[cand.Candidate]) -> set[int]:
     big = [c for c in read if tall > 0 and c.box[3] >= OBJECT_TALL * tall]
     if not big:
         return set()
-    usual = [cand.stroke_width(c.crop) for c in lone if c.box[3] < 1.5 * tall]
+    usual = [_strokes(c) for c in lone if c.box[3] < 1.5 * tall]
     if len(usual) < 3:
         return set()
     pen = median(usual)
-    return {id(c) for c in big if c.box[3] >= OBJECT_HUGE * tall or cand.stroke_width(c.crop) >= OBJECT_STROKE * pen}
+    return {id(c) for c in big if c.box[3] >= OBJECT_HUGE * tall or _strokes(c) >= OBJECT_STROKE * pen}
+
+
+def _strokes(c: cand.Candidate) -> float:
+    """Mean stroke width of a candidate's ink, in working pixels."""
+    return stroke_width(c.crop.astype(np.float32) / 255.0)
 
 
 def _whole_readings(found, preds: Predictions, boxes: list, digits: list[Digit],
