@@ -63,6 +63,23 @@ def test_augmentation_keeps_shape_and_range(mnist):
     assert (out.reshape(64, -1).max(axis=1) > 0.4).all()  # and keeps the digit
 
 
+def test_motion_blur_smears_digits_and_keeps_full_ink(mnist, monkeypatch):
+    """A moved page smears each stroke along one direction; the normalization stretches every
+    crop back to full ink, so the smeared training digits are stretched too."""
+    import tensorflow as tf
+
+    from training import augment
+
+    (x, _), _ = mnist
+    monkeypatch.setattr(augment, "P_MOTION", 1.0)
+    batch = x[:64, ..., None].astype(np.float32) / 255.0
+    out = augment.motion_blur(tf.constant(batch)).numpy()
+    assert out.shape == batch.shape
+    assert np.allclose(out.reshape(64, -1).max(axis=1), 1.0)
+    spread = (out > 0.1).sum(axis=(1, 2, 3)) > (batch > 0.1).sum(axis=(1, 2, 3))
+    assert spread.mean() > 0.9, spread.mean()
+
+
 def test_negatives_are_normalized_crops(mnist):
     from training.negatives import GENERATORS, make_negatives
 

@@ -2,13 +2,15 @@
 
 Each batch is distorted inside the tf.data pipeline (vectorized over the batch,
 so it keeps up with training on 2 cores): affine (rotation, scale, shear,
-shift), elastic distortion, stroke width (dilate/erode), blur, noise and
-contrast. Images are (B, 28, 28, 1) float32 in [0, 1], ink white on black.
+shift), elastic distortion, stroke width (dilate/erode), blur, motion blur,
+noise and contrast. Images are (B, 28, 28, 1) float32 in [0, 1], ink white on black.
 """
 from __future__ import annotations
 
 import math
 
+import cv2
+import numpy as np
 import tensorflow as tf
 
 ROTATION_DEG = 8.0
@@ -19,6 +21,9 @@ ELASTIC_PX = 0.5  # displacement amplitude of the coarse elastic field (1.0 cost
 ELASTIC_GRID = 4  # coarse field is GRID x GRID, upsampled smoothly
 P_STROKE = 0.2  # chance of thickening or thinning strokes
 P_BLUR = 0.2
+P_MOTION = 0.1  # chance of a motion blur: a page moved in front of a webcam (docs/model.md, v21) ...
+MOTION_PX = (3, 5)  # ... its lengths at 28x28 (0.15 with 7 too, v20, cost cheque strings), each at MOTION_ANGLES directions
+MOTION_ANGLES = 8
 NOISE_STD = 0.03
 
 
@@ -97,6 +102,33 @@ def blur(images: tf.Tensor) -> tf.Tensor:
     return images * (1 - amount) + blurred * amount
 
 
+def _motion_kernels() -> tf.Tensor:
+    """(7, 7, 1, K) line kernels, one per length and direction, anti-aliased (drawn 8x larger)."""
+    kernels = []
+    for length in MOTION_PX:
+        for k in range(MOTION_ANGLES):
+            angle = math.pi * k / MOTION_ANGLES
+            big = np.zeros((56, 56), np.float32)
+            dx, dy = 4 * (length - 1) * math.cos(angle), 4 * (length - 1) * math.sin(angle)
+            cv2.line(big, (round(28 - dx), round(28 - dy)), (round(28 + dx), round(28 + dy)), 1.0, 8)
+            small = cv2.resize(big, (7, 7), interpolation=cv2.INTER_AREA)
+            kernels.append(small / small.sum())
+    return tf.constant(np.stack(kernels, axis=-1)[:, :, None, :])
+
+
+def motion_blur(images: tf.Tensor) -> tf.Tensor:
+    """Smear some digits along a line, as a moving page or camera does, then stretch back to full
+    ink (the normalization stretches every crop so). One convolution gives every kernel; each
+    image keeps the one it drew."""
+    batch = tf.shape(images)[0]
+    kernels = _motion_kernels()
+    smeared = tf.nn.conv2d(images, kernels, 1, "SAME")
+    pick = tf.one_hot(tf.random.uniform([batch], 0, kernels.shape[-1], tf.int32), kernels.shape[-1])
+    chosen = tf.reduce_sum(smeared * pick[:, None, None, :], axis=3, keepdims=True)
+    chosen /= tf.maximum(tf.reduce_max(chosen, axis=[1, 2, 3], keepdims=True), 1e-6)
+    return tf.where(tf.random.uniform([batch, 1, 1, 1]) < P_MOTION, chosen, images)
+
+
 def noise_and_contrast(images: tf.Tensor) -> tf.Tensor:
     """Slightly fainter ink and sensor noise: what survives the normalization's contrast stretch."""
     batch = tf.shape(images)[0]
@@ -112,5 +144,6 @@ def augment_batch(images: tf.Tensor, labels: tf.Tensor):
     x = elastic(x)
     x = stroke_width(x)
     x = blur(x)
+    x = motion_blur(x)
     x = noise_and_contrast(x)
     return x, labels
