@@ -22,8 +22,8 @@ ELASTIC_GRID = 4  # coarse field is GRID x GRID, upsampled smoothly
 P_STROKE = 0.2  # chance of thickening or thinning strokes
 P_BLUR = 0.2
 P_MOTION = 0.1  # chance of a motion blur: a page moved in front of a webcam (docs/model.md, v21) ...
-MOTION_PX = (3, 5)  # ... its lengths at 28x28 (0.15 with 7 too, v20, cost cheque strings), each at MOTION_ANGLES directions
-MOTION_ANGLES = 8
+MOTION_PX = (3, 5)  # ... its lengths at 28x28 (0.15 of crops and 7 px too, v20, cost cheque strings) ...
+MOTION_ANGLES = 8  # ... each in this many directions
 NOISE_STD = 0.03
 
 
