@@ -313,7 +313,8 @@ def main(argv=None) -> int:
     ap.add_argument("--orand-split", default="test", choices=("test", "train"),
                     help="ORAND split (train: a second check that is not the reported figure)")
     ap.add_argument("--orand-limit", type=int, default=0, help="only the first N ORAND strings (0: all)")
-    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted,pens", help="comma-separated sets to run")
+    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted,pens",
+                    help="comma-separated sets to run")
     ap.add_argument("--json", default="runs/evaluate/core.json", help="where to write the figures")
     ap.add_argument("--gallery", default=None, help="folder for annotated PNGs of some inputs")
     ap.add_argument("--shrink", type=float, default=1.0, metavar="F",
