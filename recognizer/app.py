@@ -239,9 +239,10 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
         raise
     reuse = reuse_frames(args, source)
     first.set_reuse(reuse)  # known only now the source is open
-    first.steady = recognizer_kwargs(args, reuse)["steady"]
+    kwargs = recognizer_kwargs(args, reuse)
+    first.steady = kwargs["steady"]
     recognition = Recognition(source, first, sw, processes=worker_count(args, source, show),
-                              recognizer_kwargs=recognizer_kwargs(args, reuse))
+                              recognizer_kwargs=kwargs)
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",

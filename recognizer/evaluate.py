@@ -43,6 +43,11 @@ from recognizer.pipeline import Recognizer
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld"
 TILT = (8.0, 25.0)  # degrees either way the "tilted" scenes are turned
+SCENE_SETS = {"scenes": {}, "tilted": {"tilt": TILT}, "pens": {"pen": True}}  # set: eval_scenes options
+SCENE_VARIANT_ROWS = {  # set: (caption of its F1, figure, its label) in the table
+    "tilted": (f"pages turned {TILT[0]:.0f}-{TILT[1]:.0f} deg", "off_digit_per_image", "false digits/img on clutter"),
+    "pens": ("a pen and a hand in view", "on_pen_per_image", "digits/img on the pen or hand"),
+}
 
 
 def iou(a, b) -> float:
@@ -273,14 +278,11 @@ def table(report: dict) -> str:
         rows.append(("", f"false digits/img on clutter {s['off_digit_per_image']:.3f}", "<= 0.05"))
         rows.append(("", f"true digits misread/img {s['misread_per_image']:.3f}", ""))
         rows.append(("", f"numbers read whole {s['numbers_exact']:.3f}", ""))
-    if "tilted" in report:
-        s = report["tilted"]
-        rows.append(("tilted", f"F1 {s['f1']:.3f} (pages turned {TILT[0]:.0f}-{TILT[1]:.0f} deg)", ""))
-        rows.append(("", f"false digits/img on clutter {s['off_digit_per_image']:.3f}", ""))
-    if "pens" in report:
-        s = report["pens"]
-        rows.append(("pens", f"F1 {s['f1']:.3f} (a pen and a hand in view)", ""))
-        rows.append(("", f"digits/img on the pen or hand {s['on_pen_per_image']:.3f}", ""))
+    for name, (caption, key, label) in SCENE_VARIANT_ROWS.items():
+        if name in report:
+            s = report[name]
+            rows.append((name, f"F1 {s['f1']:.3f} ({caption})", ""))
+            rows.append(("", f"{label} {s[key]:.3f}", ""))
     for note in report.get("skipped", []):
         rows.append(("skipped", note, ""))
     lines += [f"{a:<8} {b:<34} {c:<10}" for a, b, c in rows]
@@ -340,12 +342,9 @@ def main(argv=None) -> int:
             report["skipped"].append(f"{name}: {root / sub} absent")
             continue
         report[name] = fn(rec, root, gallery)
-    if "scenes" in sets and args.scenes > 0:
-        report["scenes"] = eval_scenes(rec, args.scenes, gallery, seed=args.seed)
-    if "tilted" in sets and args.scenes > 0:
-        report["tilted"] = eval_scenes(rec, args.scenes, gallery, seed=args.seed, tilt=TILT)
-    if "pens" in sets and args.scenes > 0:
-        report["pens"] = eval_scenes(rec, args.scenes, gallery, seed=args.seed, pen=True)
+    for name, options in SCENE_SETS.items():
+        if name in sets and args.scenes > 0:
+            report[name] = eval_scenes(rec, args.scenes, gallery, seed=args.seed, **options)
     print(table(report))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Pred
 from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.normalize import normalize_batch, stroke_width
 from recognizer.numeric import median
-from recognizer.results import Digit, Rejected, Results
+from recognizer.results import Digit, Rejected, Results, at_edge
 from recognizer.reuse import ClassificationReuse
 
 CONF = 0.5  # accept a digit whose probability is at least this (when the model names no threshold)
@@ -113,10 +113,11 @@ class Recognizer:
             preds = reuse.merge(preds)
         t = _lap(timings, "infer", t)
         digits, rejected = self._read(found, preds, prep, (w, h))
-        if prep is not None and prep.level_to_input is not None:
+        turned = prep is not None and prep.level_to_input is not None
+        if turned:
             digits, rejected = _off_the_edge(digits, rejected, prep, (w, h))
         numbers = group_numbers(digits)
-        if prep is not None and prep.level_to_input is not None:
+        if turned:
             _turn_back([*digits, *numbers, *rejected], prep, (w, h))
         _lap(timings, "group", t)
         if self.debug_on:
@@ -381,28 +382,27 @@ def _off_the_edge(digits: list[Digit], rejected: list[Rejected], prep: preproces
     by the frame's edge is half a digit anyway; a level frame keeps it (a
     tightly cropped strip of digits touches its edges).
     """
+    near = max(2.0, EDGE_NEAR * max(size))
     keep, moved = [], []
     for d in digits:
-        x, y, w, h = _clip(*_corners(prep.unlevel(d.box)), *size)
-        near = max(2.0, EDGE_NEAR * max(size))
-        edge = min(x, y, size[0] - x - w, size[1] - y - h) <= near
-        if edge and h < EDGE_SUBJECT * size[1]:
+        box = _unlevelled(d.box, prep, size)
+        if at_edge(box, *size, near) and box[3] < EDGE_SUBJECT * size[1]:
             moved.append(Rejected(d.box, "at frame edge", d.confidence))
         else:
             keep.append(d)
     return keep, list(rejected) + moved
 
 
-def _corners(box) -> tuple[float, float, float, float]:
-    x, y, w, h = box
-    return x, y, x + w, y + h
-
-
 def _turn_back(items: list, prep: preprocess.Prepared, size) -> None:
     """Boxes of a frame turned level (digits, numbers, rejected) -> the input's own pixels, in place."""
     for item in items:
-        x, y, w, h = prep.unlevel(item.box)
-        item.box = _clip(x, y, x + w, y + h, *size)
+        item.box = _unlevelled(item.box, prep, size)
+
+
+def _unlevelled(box, prep: preprocess.Prepared, size) -> tuple[int, int, int, int]:
+    """A box of the level frame -> the upright box around it in the input, clipped to the frame."""
+    x, y, w, h = prep.unlevel(box)
+    return _clip(x, y, x + w, y + h, *size)
 
 
 def _clip(x0: float, y0: float, x1: float, y1: float, w_in: float, h_in: float) -> tuple[int, int, int, int]:

@@ -20,6 +20,12 @@ import numpy as np
 Box = tuple[int, int, int, int]  # x, y, w, h in input pixels
 
 
+def at_edge(box, width: float, height: float, margin: float) -> bool:
+    """Does a box come within `margin` px of a width x height frame's border (a digit cut by it)?"""
+    x, y, w, h = box
+    return min(x, y, width - x - w, height - y - h) <= margin
+
+
 @dataclass
 class Digit:
     """One accepted digit."""

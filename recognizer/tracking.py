@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recognizer.results import Digit, Number, Rejected, Results
+from recognizer.results import Digit, Number, Rejected, Results, at_edge
 
 NUM_DIGITS = 10
 
@@ -145,11 +145,6 @@ class DigitTracker:
         elif mean[track.shown] < self.hide:
             track.shown = None
 
-    def _at_edge(self, box, results: Results) -> bool:
-        x, y, w, h = box
-        return (x <= self.edge or y <= self.edge or x + w >= results.width - self.edge
-                or y + h >= results.height - self.edge)
-
     def update(self, results: Results) -> Results:
         """Assign track ids, smooth labels; returns the same Results, changed in place."""
         digits = results.digits
@@ -164,7 +159,7 @@ class DigitTracker:
                 self._next_id += 1
                 self.tracks.append(track)
             track.box, track.missed = tuple(d.box), 0
-            if self._at_edge(d.box, results):  # half a digit: its reading must not stick
+            if at_edge(d.box, results.width, results.height, self.edge):  # half a digit: its reading must not stick
                 track.forget()
                 track.shown = None
             else:
