@@ -42,14 +42,15 @@ MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
-SPLIT_ASPECT = 1.1  # a blob wider than 1.1x its height holds two or more digits
-ONE_STROKE = 0.05  # ... unless at most this share of its columns meets its ink twice: one stroke, no digit
+SPLIT_ASPECT = 1.0  # a blob wider than its height may hold two or more digits: it is cut (a 7 with a tail and a 0: 1.05)
+ONE_STROKE_ASPECT = 1.1  # a blob wider than 1.1x its height crossing its columns once is a dash or a wave ...
+ONE_STROKE = 0.05  # ... when at most this share of its columns meets its ink twice: one stroke, no digit
 MAX_PIECE = 1.8  # a piece between two cut points is at most this many digit heights wide
 SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs like a 0.8 score
 NARROW = 0.25  # a piece cut from a blob narrower than this share of its height is often a sliver ...
 NARROW_SCORE = 0.5  # ... of a neighbour's stroke: its score counts this much
 MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count ...
-MIN_PIECE_SCORE = 0.5  # ... and every piece of it this much (a scribble cut into "digits" has a weak one)
+MIN_PIECE_SCORE = 0.25  # ... and every piece of it this much (a scribble cut into "digits" has a very weak one)
 LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height on average
 PAD = 2  # pixels of paper kept around each crop
 SHARP_BELOW = 24  # blobs shorter than this (working px) are cropped from the unblurred ink map
@@ -68,7 +69,7 @@ class Candidate:
     span: tuple[int, int] = (0, 1)  # which cut points of its blob it lies between
     ends: int = 1  # index of the blob's last cut point
     specks: bool = False  # only round specks merged (dots, a colon): no stroke of a digit
-    tail: bool = False  # a piece under SMALL_SHARE of its blob's tallest: only ever left out, never read
+    tail: bool = False  # a piece under SMALL_SHARE of its blob's tallest (or the typical digit): only left out, never read
 
 
 def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +212,7 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> l
         specks.append(len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids))
     wide = [k for k, f in enumerate(found) if isinstance(f, _WideBlob)]
     for k, (cuts, paths) in zip(wide, cut_sets([(found[k].core, found[k].h) for k in wide])):
-        found[k] = _pieces(found[k], cuts, paths)  # all wide blobs share one cut-path pass
+        found[k] = _pieces(found[k], cuts, paths, tall)  # all wide blobs share one cut-path pass
     out: list[Candidate] = []
     for blob_found, dots in zip(found, specks):
         for c in blob_found:
@@ -263,7 +264,7 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     own = (window == ids[0] if len(ids) == 1 else np.isin(window, ids)).astype(np.uint8)
     wide = w > SPLIT_ASPECT * h
     dx = x - x0
-    if wide and one_stroke(own[:, dx: dx + w]):
+    if w > ONE_STROKE_ASPECT * h and one_stroke(own[:, dx: dx + w]):
         return []
     own = cv2.dilate(own, SQUARE3)  # keep the anti-aliased edge of the stroke
     crop = ink[y0:y1, x0:x1] * own
@@ -289,8 +290,12 @@ def stroke_cores(crop: np.ndarray) -> np.ndarray:
     return (crop > level).astype(np.uint8)
 
 
-def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray) -> list[Candidate]:
-    """Every span between two cut points of a wide blob that could hold one digit, as a candidate."""
+def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray, tall: float) -> list[Candidate]:
+    """Every span between two cut points of a wide blob that could hold one digit, as a candidate.
+
+    tall: the frame's typical candidate height; a piece under SMALL_SHARE of it
+    (or of the blob's tallest piece, when shorter) is a tail.
+    """
     x, y0, w, h = wide.x, wide.y0, wide.w, wide.h
     out = []
     for i, a in enumerate(cuts):
@@ -307,6 +312,8 @@ def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray) -> list[Candida
                 out.append(Candidate((x + px, y0 + py, pw, ph), ink_piece, wide.blob, 1 if whole else 2, (i, j),
                                      len(cuts) - 1))
     tallest = max((c.box[3] for c in out), default=0)
+    if tall > 0:
+        tallest = min(tallest, tall)  # a 7 with a long tail beside a small 0: the 0 is no tail
     for c in out:
         c.tail = c.box[3] < SMALL_SHARE * tallest
     return out
@@ -373,8 +380,9 @@ def _convincing(found: list[Candidate], logs: np.ndarray, pieces: list[int], tal
     """Is this reading of a wide blob (its kept pieces) believable as touching digits?
 
     The classifier must like it as a whole (geometric mean of the scores at
-    least MIN_READING) and every piece (each at least MIN_PIECE_SCORE): a
-    scribble or a word cut into glyphs rarely makes every piece a clear digit.
+    least MIN_READING) and every piece somewhat (each at least MIN_PIECE_SCORE):
+    a scribble or a word cut into glyphs rarely makes every piece a digit. (At
+    0.5, a run of touching 0s with one scrawled was refused whole: 1000 read 1.)
     And the pieces must fill the blob's height (on average LINE_SPAN of it):
     the digits of one number stand on one line at one size, so touching digits
     make a blob hardly taller than each of them, while a stroke that climbs or

@@ -157,13 +157,33 @@ def test_real_boxed_student_number(recognizer, realworld, scale):
 
 def test_real_cheque_amounts_read_whole(recognizer, realworld):
     """ORAND cheque amounts, test split: heavy strokes, digits touching in runs of 0s. Cut where
-    the strokes' cores pinch, 75% read exactly (v15: 74%; 71% cut on the thresholded, dilated mask)."""
+    the strokes' cores pinch and a scrawled piece of a convincing run is kept, 80.5% read exactly
+    (75.0% refusing that piece, 71% cut on the thresholded, dilated mask)."""
     from recognizer.evaluate import Gallery, eval_orand
 
     if not (realworld / "orand_car_a").is_dir():
         pytest.skip(f"real-world data absent: {realworld / 'orand_car_a'}")
     r = eval_orand(recognizer, realworld, Gallery(None))
-    assert r["exact"] >= 0.72 and r["digit_f1"] >= 0.92, r
+    assert r["exact"] >= 0.78 and r["digit_f1"] >= 0.935, r
+
+
+def test_a_tall_digit_touching_a_small_one_is_cut(recognizer, mnist):
+    """A 7 with a long stem and a small 0 touching its bar: a blob hardly wider than tall (1.0-1.1),
+    and the 0 under half the 7's height. Both used to be one 7 (the blob was not cut, or the 0 was
+    taken for the 7's tail: ORAND's 706226 read 6226)."""
+    from training.scenes import draw_digit
+
+    ink = (140, 40, 20)
+    for dx, y in ((12, 50), (14, 52), (12, 48)):  # how far the 0 reaches under the 7's bar, its top
+        page = np.full((160, 420, 3), 235, np.uint8)
+        rng = np.random.default_rng(3)
+        glyphs = _clear_digits(recognizer, mnist, "3570")
+        for glyph, x in zip(glyphs[:2], (30, 90)):
+            draw_digit(page, glyph, (x, 40, 40, 48), ink, rng, strength=1.0)
+        seven = draw_digit(page, glyphs[2], (160, 40, 60, 76), ink, rng, strength=1.0)
+        draw_digit(page, glyphs[3], (seven[0] + seven[2] - dx, y, 40, 34), ink, rng, strength=1.0)
+        res = recognizer(page)
+        assert [d.digit for d in sorted(res.digits, key=lambda d: d.box[0])] == [3, 5, 7, 0], (dx, y)
 
 
 def _clear_digits(recognizer, mnist, wanted: str) -> list[np.ndarray]:
