@@ -168,7 +168,8 @@ class Recognizer:
         found = [c for c, k in zip(found, keep) if k]
         preds = _subset(preds, keep)
         preds.reject[veto[keep]] = 1.0
-        doubted = {id(c) for c, v in zip(found, veto[keep]) if v}
+        # our own unsure cuts; a blob refused whole is a glyph (letters run together: "nxc/" -> "9" "1")
+        doubted = {id(c) for c, v in zip(found, veto[keep]) if v and c.parts != 1}
         boxes = [_to_input(c.box, prep, size) for c in found]  # in the input's pixels (level)
         digits, flagged = self._decide(found, preds, boxes, _carried(found, doubted))
         glyphs = [r for c, r in flagged if id(c) not in doubted]  # letters, not our own unsure cuts
