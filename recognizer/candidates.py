@@ -43,6 +43,8 @@ MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
 SPLIT_ASPECT = 1.0  # a blob wider than its height may hold two or more digits: it is cut (a 7 with a tail and a 0: 1.05)
+PAIR_ASPECT = 1.1  # a blob at most this much wider than tall is read as two or more digits only ...
+PAIR_SCORE = 0.8  # ... when every piece scores this much; else whole (one digit, or a letter cut in two 1s)
 ONE_STROKE_ASPECT = 1.1  # a blob wider than 1.1x its height crossing its columns once is a dash or a wave ...
 ONE_STROKE = 0.05  # ... when at most this share of its columns meets its ink twice: one stroke, no digit
 MAX_PIECE = 1.8  # a piece between two cut points is at most this many digit heights wide
@@ -341,7 +343,8 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
     fragments cannot talk a blob into too many digits. score: per candidate, how
     sure the classifier is it is one digit. Returns (keep, veto) masks over `found`:
     veto marks kept pieces of a blob whose best reading is still unconvincing
-    (`_convincing`), to be rejected as not digits.
+    (`_convincing`), to be rejected as not digits. A blob hardly wider than
+    tall is read whole unless every piece is sure (`_one_more_likely`).
     """
     keep = np.ones(len(found), bool)
     veto = np.zeros(len(found), bool)
@@ -370,10 +373,24 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
                 best[j] = max(options, key=lambda o: o[0])
         if end in best and best[end][1]:
             pieces = best[end][1]
+            whole = by_span.get((0, end))
+            if whole is not None and _one_more_likely(found[whole].box, logs[pieces]):
+                pieces = [whole]
             keep[pieces] = True
             if not _convincing(found, logs, pieces, tall):
                 veto[pieces] = True  # no reading is convincing: a scribble or a word
     return keep, veto
+
+
+def _one_more_likely(box: tuple[int, int, int, int], logs: np.ndarray) -> bool:
+    """Is a blob hardly wider than tall (PAIR_ASPECT), cut into these pieces, better read whole?
+
+    Two touching digits are often no wider than tall (a 7 with a long stem and
+    a small 0), and are cut from SPLIT_ASPECT on; but so are an n, a u or a
+    zig-zag, whose halves read as 1s or a 6 and a 5. Unless the classifier is
+    sure of every piece (PAIR_SCORE), the blob stays one candidate.
+    """
+    return len(logs) >= 2 and box[2] <= PAIR_ASPECT * box[3] and logs.min() < np.log(PAIR_SCORE)
 
 
 def _convincing(found: list[Candidate], logs: np.ndarray, pieces: list[int], tall: int) -> bool:
