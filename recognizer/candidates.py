@@ -52,7 +52,9 @@ SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs
 NARROW = 0.25  # a piece cut from a blob narrower than this share of its height is often a sliver ...
 NARROW_SCORE = 0.5  # ... of a neighbour's stroke: its score counts this much
 MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count ...
-MIN_PIECE_SCORE = 0.25  # ... and every piece of it this much (a scribble cut into "digits" has a very weak one)
+MIN_PIECE_SCORE = 0.5  # ... and every piece of it this much (a scribble cut into "digits" has a weak one) ...
+WEAK_PIECE_SCORE = 0.25  # ... or this much, when the pieces score at least STRONG_READING (geometric mean)
+STRONG_READING = 0.6
 LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height on average
 PAD = 2  # pixels of paper kept around each crop
 SHARP_BELOW = 24  # blobs shorter than this (working px) are cropped from the unblurred ink map
@@ -397,16 +399,20 @@ def _convincing(found: list[Candidate], logs: np.ndarray, pieces: list[int], tal
     """Is this reading of a wide blob (its kept pieces) believable as touching digits?
 
     The classifier must like it as a whole (geometric mean of the scores at
-    least MIN_READING) and every piece somewhat (each at least MIN_PIECE_SCORE):
-    a scribble or a word cut into glyphs rarely makes every piece a digit. (At
-    0.5, a run of touching 0s with one scrawled was refused whole: 1000 read 1.)
+    least MIN_READING) and every piece (each at least MIN_PIECE_SCORE): a
+    scribble or a word cut into glyphs rarely makes every piece a digit. One
+    weaker piece (WEAK_PIECE_SCORE) passes in a reading strong as a whole
+    (STRONG_READING): a run of touching 0s with one scrawled was refused whole
+    (1000 read 1), while letters run together ("ffH", "CxC") make one clear
+    "digit" and one or two poor ones.
     And the pieces must fill the blob's height (on average LINE_SPAN of it):
     the digits of one number stand on one line at one size, so touching digits
     make a blob hardly taller than each of them, while a stroke that climbs or
     zig-zags (a scribble, a flourish) makes a tall blob of short pieces.
     """
     scores = logs[pieces]
-    if scores.sum() < len(pieces) * np.log(MIN_READING) or scores.min() < np.log(MIN_PIECE_SCORE):
+    weakest = MIN_PIECE_SCORE if scores.mean() < np.log(STRONG_READING) else WEAK_PIECE_SCORE
+    if scores.mean() < np.log(MIN_READING) or scores.min() < np.log(weakest):
         return False
     return len(pieces) < 2 or np.mean([found[k].box[3] for k in pieces]) >= LINE_SPAN * tall
 
