@@ -376,7 +376,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
         if end in best and best[end][1]:
             pieces = best[end][1]
             whole = by_span.get((0, end))
-            if whole is not None and _one_more_likely(found[whole].box, logs[pieces]):
+            if whole is not None and pieces != [whole] and _one_more_likely(found[whole].box, logs[pieces]):
                 pieces = [whole]
             keep[pieces] = True
             if not _convincing(found, logs, pieces, tall):
@@ -389,10 +389,11 @@ def _one_more_likely(box: tuple[int, int, int, int], logs: np.ndarray) -> bool:
 
     Two touching digits are often no wider than tall (a 7 with a long stem and
     a small 0), and are cut from SPLIT_ASPECT on; but so are an n, a u or a
-    zig-zag, whose halves read as 1s or a 6 and a 5. Unless the classifier is
-    sure of every piece (PAIR_SCORE), the blob stays one candidate.
+    zig-zag, whose halves read as 1s or a 6 and a 5, or one half a 1 and the
+    other left out as a tail. Unless the reading has two pieces or more, each
+    sure (PAIR_SCORE), the blob stays one candidate. logs: the reading's pieces' log scores.
     """
-    return len(logs) >= 2 and box[2] <= PAIR_ASPECT * box[3] and logs.min() < np.log(PAIR_SCORE)
+    return box[2] <= PAIR_ASPECT * box[3] and (len(logs) < 2 or logs.min() < np.log(PAIR_SCORE))
 
 
 def _convincing(found: list[Candidate], logs: np.ndarray, pieces: list[int], tall: int) -> bool:
