@@ -42,8 +42,9 @@ MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
-SPLIT_ASPECT = 1.0  # a blob wider than its height may hold two or more digits: it is cut (a 7 with a tail and a 0: 1.05)
-PAIR_ASPECT = 1.1  # a blob at most this much wider than tall is read as two or more digits only ...
+SPLIT_ASPECT = 1.0  # a blob wider than its height may hold two touching digits (a 7 with a long stem and a 0: 1.05) ...
+PAIR_WIDTH = 1.1  # ... cut when also this many typical digit heights wide (a lone 0 is not; cost: 2 ms a demo frame)
+PAIR_ASPECT = 1.1  # a wider blob is always cut; one at most this much wider than tall is read as two digits only ...
 PAIR_SCORE = 0.8  # ... when every piece scores this much; else whole (one digit, or a letter cut in two 1s)
 ONE_STROKE_ASPECT = 1.1  # a blob wider than 1.1x its height crossing its columns once is a dash or a wave ...
 ONE_STROKE = 0.05  # ... when at most this share of its columns meets its ink twice: one stroke, no digit
@@ -212,7 +213,7 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> l
         if h > MAX_SLENDER * w:
             continue
         source = sharp if h < SHARP_BELOW else ink
-        found.append(_crops(source, labels, x, y, w, h, ids, blob))
+        found.append(_crops(source, labels, x, y, w, h, ids, blob, tall))
         specks.append(len(ids) > 1 and all(_is_dot(labels, stats[i], i, tall) for i in ids))
     wide = [k for k, f in enumerate(found) if isinstance(f, _WideBlob)]
     for k, (cuts, paths) in zip(wide, cut_sets([(found[k].core, found[k].h) for k in wide])):
@@ -253,7 +254,7 @@ class _WideBlob:
 
 
 def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, ids: list,
-           blob: int) -> list[Candidate] | _WideBlob:
+           blob: int, tall: float) -> list[Candidate] | _WideBlob:
     """The masked crop of one blob: one digit, none (one stroke), or a wide blob to cut (_pieces).
 
     A wide blob (touching digits) is over-segmented: every span between two
@@ -266,7 +267,7 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     x1, y1 = min(W, x + w + PAD), min(H, y + h + PAD)
     window = labels[y0:y1, x0:x1]
     own = (window == ids[0] if len(ids) == 1 else np.isin(window, ids)).astype(np.uint8)
-    wide = w > SPLIT_ASPECT * h
+    wide = w > PAIR_ASPECT * h or (w > SPLIT_ASPECT * h and w > PAIR_WIDTH * tall)
     dx = x - x0
     if w > ONE_STROKE_ASPECT * h and one_stroke(own[:, dx: dx + w]):
         return []
