@@ -38,6 +38,7 @@ class Prepared:
     zoom: float = 1.0  # how much this frame was enlarged beyond its usual working size (small digits)
     tilt: float = 0.0  # degrees the writing was turned by to make it level (pipeline.locate)
     level_to_input: np.ndarray | None = None  # 2x3 affine: level (turned) input-scale pixels -> input pixels
+    level: float = 0.0  # where ink starts in `ink` (ink_level): kept for the frame turned level
 
     def input_box(self, box) -> tuple[float, float, float, float]:
         """A working-size box (x, y, w, h) -> the box around it in input pixels (unclipped)."""
@@ -228,7 +229,9 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto",
         gray = cv2.bitwise_not(gray)
     bg = background(gray)
     ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0), bg)  # blur: camera noise, halftone dots
-    return Prepared(ink=ink, binary=threshold(ink), scale=scale, light_ink=light, sharp=ink_map(gray, bg), zoom=zoom)
+    at = ink_level(ink)
+    return Prepared(ink=ink, binary=threshold(ink, at), scale=scale, light_ink=light, sharp=ink_map(gray, bg),
+                    zoom=zoom, level=at)
 
 
 def level(prep: Prepared, tilt: float) -> Prepared:
@@ -239,5 +242,5 @@ def level(prep: Prepared, tilt: float) -> Prepared:
     """
     (ink, sharp), back = turn([prep.ink, prep.sharp], tilt)
     level_to_input = np.hstack([back[:, :2], back[:, 2:] / prep.scale])  # the same turn, in input scale
-    return replace(prep, ink=ink, binary=threshold(ink, ink_level(prep.ink)), sharp=sharp, tilt=tilt,
+    return replace(prep, ink=ink, binary=threshold(ink, prep.level), sharp=sharp, tilt=tilt,
                    level_to_input=level_to_input)
