@@ -43,7 +43,7 @@ MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
 MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
 SPLIT_ASPECT = 1.0  # a blob wider than its height may hold two touching digits (a 7 with a long stem and a 0: 1.05) ...
-PAIR_WIDTH = 1.1  # ... cut when also this many typical digit heights wide (a lone 0 is not; cost: 2 ms a demo frame)
+PAIR_WIDTH = 1.1  # ... cut when also this many typical digit heights wide (a lone 0 is not; cutting those: 2 ms a demo frame)
 PAIR_ASPECT = 1.1  # a wider blob is always cut; one at most this much wider than tall is read as two digits only ...
 PAIR_SCORE = 0.8  # ... when every piece scores this much; else whole (one digit, or a letter cut in two 1s)
 ONE_STROKE_ASPECT = 1.1  # a blob wider than 1.1x its height crossing its columns once is a dash or a wave ...
@@ -55,7 +55,7 @@ NARROW_SCORE = 0.5  # ... of a neighbour's stroke: its score counts this much
 MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geometric mean) to count ...
 MIN_PIECE_SCORE = 0.5  # ... and every piece of it this much (a scribble cut into "digits" has a weak one) ...
 WEAK_PIECE_SCORE = 0.25  # ... or this much, when the pieces score at least STRONG_READING (geometric mean)
-STRONG_READING = 0.6
+STRONG_READING = 0.6  # (a run of 0s with one scrawled: 1.00 0.86 0.30, mean 0.64)
 LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height on average
 PAD = 2  # pixels of paper kept around each crop
 SHARP_BELOW = 24  # blobs shorter than this (working px) are cropped from the unblurred ink map
@@ -267,7 +267,7 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     x1, y1 = min(W, x + w + PAD), min(H, y + h + PAD)
     window = labels[y0:y1, x0:x1]
     own = (window == ids[0] if len(ids) == 1 else np.isin(window, ids)).astype(np.uint8)
-    wide = w > PAIR_ASPECT * h or (w > SPLIT_ASPECT * h and w > PAIR_WIDTH * tall)
+    wide = w > PAIR_ASPECT * h or (w > SPLIT_ASPECT * h and 0 < PAIR_WIDTH * tall < w)
     dx = x - x0
     if w > ONE_STROKE_ASPECT * h and one_stroke(own[:, dx: dx + w]):
         return []
@@ -347,7 +347,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
     sure the classifier is it is one digit. Returns (keep, veto) masks over `found`:
     veto marks kept pieces of a blob whose best reading is still unconvincing
     (`_convincing`), to be rejected as not digits. A blob hardly wider than
-    tall is read whole unless every piece is sure (`_one_more_likely`).
+    tall is read whole unless every piece is sure (`_better_whole`).
     """
     keep = np.ones(len(found), bool)
     veto = np.zeros(len(found), bool)
@@ -377,7 +377,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
         if end in best and best[end][1]:
             pieces = best[end][1]
             whole = by_span.get((0, end))
-            if whole is not None and pieces != [whole] and _one_more_likely(found[whole].box, logs[pieces]):
+            if whole is not None and pieces != [whole] and _better_whole(found[whole].box, logs[pieces]):
                 pieces = [whole]
             keep[pieces] = True
             if not _convincing(found, logs, pieces, tall):
@@ -385,7 +385,7 @@ def choose_cuts(found: list[Candidate], score: np.ndarray) -> tuple[np.ndarray, 
     return keep, veto
 
 
-def _one_more_likely(box: tuple[int, int, int, int], logs: np.ndarray) -> bool:
+def _better_whole(box: tuple[int, int, int, int], logs: np.ndarray) -> bool:
     """Is a blob hardly wider than tall (PAIR_ASPECT), cut into these pieces, better read whole?
 
     Two touching digits are often no wider than tall (a 7 with a long stem and

@@ -276,8 +276,9 @@ def _carried(found: list[cand.Candidate], doubted: set[int]) -> set[int]:
     scrawled (the third 0 of 1000 left open): alone it would be unsure, but its
     blob's reading as a whole convinced (`candidates.choose_cuts`), and
     refusing it loses the amount. Accepting such pieces at CHAIN_SHARE of the
-    confidence floor read ORAND cheque strings 75.0% -> 78.1% exact; the
-    synthetic scenes' clutter gave no more false digits.
+    confidence floor, with the weaker pieces `_convincing` lets pass, read
+    ORAND cheque strings 75.0% -> 78.1% exact; the scenes' clutter gave no
+    more false digits.
     """
     counts = Counter(c.blob for c in found if c.blob >= 0)
     return {id(c) for c in found if c.blob >= 0 and counts[c.blob] >= 2 and id(c) not in doubted}

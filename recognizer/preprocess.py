@@ -242,5 +242,5 @@ def level(prep: Prepared, tilt: float) -> Prepared:
     """
     (ink, sharp), back = turn([prep.ink, prep.sharp], tilt)
     level_to_input = np.hstack([back[:, :2], back[:, 2:] / prep.scale])  # the same turn, in input scale
-    return replace(prep, ink=ink, binary=threshold(ink, prep.level), sharp=sharp, tilt=tilt,
+    return replace(prep, ink=ink, binary=threshold(ink, prep.level or ink_level(prep.ink)), sharp=sharp, tilt=tilt,
                    level_to_input=level_to_input)
