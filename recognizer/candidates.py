@@ -28,10 +28,8 @@ import numpy as np
 
 from recognizer.cuts import cut_sets
 from recognizer.numeric import median
-from recognizer.preprocess import otsu_level
+from recognizer.preprocess import min_digit_height, otsu_level
 
-MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
-MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
 SMALL_SHARE = 0.55  # shorter than this share of the typical candidate: a dot, comma or speck
 DOT_SHARE = 0.5  # a merged candidate made only of round pieces under this share of the typical height ...
@@ -46,8 +44,7 @@ SPLIT_ASPECT = 1.0  # a blob wider than its height may hold two touching digits 
 PAIR_WIDTH = 1.1  # ... cut when also this many typical digit heights wide (a lone 0 is not; cutting those: 2 ms a demo frame)
 PAIR_ASPECT = 1.1  # a wider blob is always cut; one at most this much wider than tall is read as two digits only ...
 PAIR_SCORE = 0.8  # ... when every piece scores this much; else whole (one digit, or a letter cut in two 1s)
-ONE_STROKE_ASPECT = 1.1  # a blob wider than 1.1x its height crossing its columns once is a dash or a wave ...
-ONE_STROKE = 0.05  # ... when at most this share of its columns meets its ink twice: one stroke, no digit
+ONE_STROKE = 0.05  # a blob wider than PAIR_ASPECT with at most this share of its columns meeting ink twice: a dash
 MAX_PIECE = 1.8  # a piece between two cut points is at most this many digit heights wide
 SKIP_SCORE = 0.8  # leaving a small appendage of a blob out of its reading costs like a 0.8 score
 NARROW = 0.25  # a piece cut from a blob narrower than this share of its height is often a sliver ...
@@ -177,7 +174,7 @@ def estimate_height(binary: np.ndarray) -> float:
     small = np.ascontiguousarray(binary[::f, ::f])  # OpenCV would copy a strided view once per call
     _, stats = components(small)
     H, W = small.shape
-    min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(binary.shape)) / f
+    min_h = min_digit_height(binary.shape) / f
     w, h = stats[1:, 2], stats[1:, 3]
     keep = (h >= min_h) & (h <= MAX_SIZE_SHARE * H) & (w <= MAX_SIZE_SHARE * W)  # one pass, not a loop over rows
     keep &= digit_shaped(w, h)  # as typical_height counts them
@@ -197,7 +194,7 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> l
     """
     H, W = binary.shape
     labels, stats = components(binary)
-    min_h = max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(H, W))
+    min_h = min_digit_height((H, W))
     big = (stats[:, 4] >= 4) & (np.maximum(stats[:, 2], stats[:, 3]) >= min_h / 3)
     big[0] = False  # row 0: paper
     pieces = [[*stats[i, :4].tolist(), [i]] for i in np.flatnonzero(big).tolist()]
@@ -267,9 +264,10 @@ def _crops(ink: np.ndarray, labels: np.ndarray, x: int, y: int, w: int, h: int, 
     x1, y1 = min(W, x + w + PAD), min(H, y + h + PAD)
     window = labels[y0:y1, x0:x1]
     own = (window == ids[0] if len(ids) == 1 else np.isin(window, ids)).astype(np.uint8)
-    wide = w > PAIR_ASPECT * h or (w > SPLIT_ASPECT * h and 0 < PAIR_WIDTH * tall < w)
+    surely_wide = w > PAIR_ASPECT * h
+    wide = surely_wide or (w > SPLIT_ASPECT * h and 0 < PAIR_WIDTH * tall < w)
     dx = x - x0
-    if w > ONE_STROKE_ASPECT * h and one_stroke(own[:, dx: dx + w]):
+    if surely_wide and one_stroke(own[:, dx: dx + w]):
         return []
     own = cv2.dilate(own, SQUARE3)  # keep the anti-aliased edge of the stroke
     crop = ink[y0:y1, x0:x1] * own

@@ -19,9 +19,9 @@ BACKGROUND_KERNEL = 0.045  # max-filter size, share of the long side: wider than
 DESK_SHARE = 2  # dark patches this many max-filter widths wide are not writing (a desk beside the page)
 INK_MIN = 40  # ink darker than the paper by less than this (of 255) is paper texture or noise
 OTSU_SHARE = 0.8  # below this share of Otsu's split is halftone print, paper grain, shadow edges
-TEXTURE_SHARE = 0.04  # a frame with more than this share of its ink's boxes in specks is textured: threshold at Otsu's split
-SPECK_PX = 8  # ... specks: blobs shorter than this (working px) ...
-SPECK_SHARE = 0.01  # ... or this share of the long side (candidates' shortest digit)
+TEXTURE_SHARE = 0.04  # a frame with more than this share of its ink's boxes in specks (shorter than a digit) is textured
+MIN_HEIGHT_SHARE = 0.01  # a digit is at least 1% of the long side tall ...
+MIN_HEIGHT_PX = 8  # ... and at least 8 px at working size
 POLARITY_MARGIN = 24  # grey levels from the median that count as ink when guessing polarity
 POLARITY_SIDE = 96  # polarity is judged on a copy this size (the median filter is the cost)
 
@@ -35,10 +35,10 @@ class Prepared:
     scale: float  # working pixels per input pixel (< 1 for big photos, > 1 when zoomed)
     light_ink: bool  # True when the input had light ink on a dark ground (chalk, MNIST)
     sharp: np.ndarray  # the same ink map without the blur, for small digits' crops
+    ink_start: float  # the level `binary` was thresholded at (ink_level), kept for the frame turned level
     zoom: float = 1.0  # how much this frame was enlarged beyond its usual working size (small digits)
     tilt: float = 0.0  # degrees the writing was turned by to make it level (pipeline.locate)
     level_to_input: np.ndarray | None = None  # 2x3 affine: level (turned) input-scale pixels -> input pixels
-    level: float = 0.0  # where ink starts in `ink` (ink_level): kept for the frame turned level
 
     def input_box(self, box) -> tuple[float, float, float, float]:
         """A working-size box (x, y, w, h) -> the box around it in input pixels (unclipped)."""
@@ -189,8 +189,12 @@ def textured(ink: np.ndarray, level: float) -> bool:
         return False
     boxes = np.array([cv2.boundingRect(c) for c in contours])
     area, heights = boxes[:, 2] * boxes[:, 3], boxes[:, 3]
-    speck = max(SPECK_PX, SPECK_SHARE * max(ink.shape))
-    return area[heights < speck].sum() > TEXTURE_SHARE * area.sum()
+    return area[heights < min_digit_height(ink.shape)].sum() > TEXTURE_SHARE * area.sum()
+
+
+def min_digit_height(shape: tuple[int, ...]) -> float:
+    """The shortest a digit can be in an image of this shape (working px): shorter blobs are specks."""
+    return max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(shape))
 
 
 def threshold(ink: np.ndarray, level: float | None = None) -> np.ndarray:
@@ -229,9 +233,9 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto",
         gray = cv2.bitwise_not(gray)
     bg = background(gray)
     ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0), bg)  # blur: camera noise, halftone dots
-    at = ink_level(ink)
-    return Prepared(ink=ink, binary=threshold(ink, at), scale=scale, light_ink=light, sharp=ink_map(gray, bg),
-                    zoom=zoom, level=at)
+    start = ink_level(ink)
+    return Prepared(ink=ink, binary=threshold(ink, start), scale=scale, light_ink=light, sharp=ink_map(gray, bg),
+                    ink_start=start, zoom=zoom)
 
 
 def level(prep: Prepared, tilt: float) -> Prepared:
@@ -242,5 +246,5 @@ def level(prep: Prepared, tilt: float) -> Prepared:
     """
     (ink, sharp), back = turn([prep.ink, prep.sharp], tilt)
     level_to_input = np.hstack([back[:, :2], back[:, 2:] / prep.scale])  # the same turn, in input scale
-    return replace(prep, ink=ink, binary=threshold(ink, prep.level or ink_level(prep.ink)), sharp=sharp, tilt=tilt,
+    return replace(prep, ink=ink, binary=threshold(ink, prep.ink_start), sharp=sharp, tilt=tilt,
                    level_to_input=level_to_input)
