@@ -57,6 +57,8 @@ LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height
 PAD = 2  # pixels of paper kept around each crop
 SHARP_BELOW = 24  # blobs shorter than this (working px) are cropped from the unblurred ink map
 CORE_SHARE = 0.7  # a wide blob is cut where its strokes' cores (ink above this share of its own Otsu split) pinch
+MESH_HOLES = 4  # a blob with more holes than this (at quarter size) is a grid: squared paper, a table ...
+SPARSE_FILL = 0.2  # ... and on such a page a blob inking less of its box than this is a piece of it, not a digit
 SQUARE3 = np.ones((3, 3), np.uint8)
 
 
@@ -168,21 +170,39 @@ def estimate_height(binary: np.ndarray) -> float:
     Each blob votes with its height: a frame of a few big digits (a page held up
     close to the camera) also holds specks and the crumbs a quarter-size copy
     makes of thin marks, and counted one each they outvoted the digits, so a
-    digit's long strokes were taken for ruled lines and cut out.
+    digit's long strokes were taken for ruled lines and cut out. On squared
+    paper the digits join the grid, whose pieces in the quarter-size copy
+    (crosses, corners of cells) set the estimate at three or four digit
+    heights, and no grid line was long enough to be removed: whole pages were
+    lost. Where a grid is seen (`has_mesh`), blobs inking under SPARSE_FILL of
+    their box do not vote. Only there: a big digit drawn with a thin pen is as
+    sparse, and alone on a phone photo it must still set the estimate.
     """
     f = 4 if min(binary.shape) >= 200 else 1
     small = np.ascontiguousarray(binary[::f, ::f])  # OpenCV would copy a strided view once per call
-    _, stats = components(small)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
     H, W = small.shape
     min_h = min_digit_height(binary.shape) / f
-    w, h = stats[1:, 2], stats[1:, 3]
+    w, h, ink = stats[1:, 2], stats[1:, 3], stats[1:, 4]
     keep = (h >= min_h) & (h <= MAX_SIZE_SHARE * H) & (w <= MAX_SIZE_SHARE * W)  # one pass, not a loop over rows
     keep &= digit_shaped(w, h)  # as typical_height counts them
+    if has_mesh(small):
+        keep &= ink >= SPARSE_FILL * w * h
     heights = np.sort(h[keep])
     if not len(heights):
         return 0.0
     half = np.searchsorted(np.cumsum(heights), heights.sum() / 2)  # the height-weighted median
     return float(heights[half]) * f
+
+
+def has_mesh(binary: np.ndarray) -> bool:
+    """Is there a blob with more than MESH_HOLES holes, a grid (an 8 has two)?"""
+    _, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return False
+    holes = hierarchy[0][:, 3]  # of each hole, its blob's outer contour (RETR_CCOMP); -1 for the outer ones
+    holes = holes[holes >= 0]
+    return holes.size > 0 and int(np.bincount(holes).max()) > MESH_HOLES
 
 
 def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> list[Candidate]:

@@ -25,6 +25,9 @@ Sets (each skipped with a note when its folder is absent):
   (a webcam user rarely holds paper level; pipeline.locate turns them back).
 - pens: the same pages with a pen and the hand holding it in view (a webcam
   sees them as often as not); adds the digits reported on the pen or hand.
+- squared: pages of the same kind on squared paper (a maths exercise book,
+  graph paper), the grid crossing the digits; other pages, as the grid takes
+  its own draws.
 Prints a table and writes JSON (default runs/evaluate/core.json).
 """
 from __future__ import annotations
@@ -43,10 +46,12 @@ from recognizer.pipeline import Recognizer
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld"
 TILT = (8.0, 25.0)  # degrees either way the "tilted" scenes are turned
-SCENE_SETS = {"scenes": {}, "tilted": {"tilt": TILT}, "pens": {"pen": True}}  # set: eval_scenes options
+SCENE_SETS = {"scenes": {}, "tilted": {"tilt": TILT}, "pens": {"pen": True},  # set: eval_scenes options
+              "squared": {"squared": True}}
 SCENE_VARIANT_ROWS = {  # set: (caption of its F1, figure, its label) in the table
     "tilted": (f"pages turned {TILT[0]:.0f}-{TILT[1]:.0f} deg", "off_digit_per_image", "false digits/img on clutter"),
     "pens": ("a pen and a hand in view", "on_pen_per_image", "digits/img on the pen or hand"),
+    "squared": ("pages of squared paper", "off_digit_per_image", "false digits/img on clutter"),
 }
 
 
@@ -214,13 +219,15 @@ def eval_phone(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
 
 
 def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True, seed: int = 1234,
-                tilt: tuple[float, float] | None = None, pen: bool = False) -> dict:
+                tilt: tuple[float, float] | None = None, pen: bool = False, squared: bool = False) -> dict:
     """Synthetic photographed pages of MNIST test digits, scored against the boxes they were drawn in.
 
     tilt (lo, hi): each page held turned by lo-hi degrees, either way (a webcam user
     rarely holds paper level); the pages are the same as without, only turned.
     pen: a pen and the hand holding it in view over each page (training.scenes.hold_pen);
     adds "on_pen_per_image", the digits reported on them.
+    squared: the digits written on squared paper (a maths exercise book), its grid
+    lines crossing them.
     """
     from training.data import load_mnist
     from training.scenes import hold_pen, make_scene
@@ -229,11 +236,12 @@ def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True,
     rng = np.random.default_rng(seed)
     turns = np.random.default_rng(seed + 1)  # its own draws: the pages stay those of the level set
     pens = np.random.default_rng(seed + 2)
-    name = "tilted" if tilt else "pen" if pen else "scene"
+    name = "tilted" if tilt else "pen" if pen else "squared" if squared else "scene"
     tp = fp = fn = off = found = total = read = count = on_pen = 0
     for k in range(n):
         angle = float(turns.uniform(*tilt) * turns.choice([-1, 1])) if tilt else 0.0
-        image, gts, nums = make_scene(rng, xt, yt, clutter_marks=None if clutter else 0, tilt=angle)
+        image, gts, nums = make_scene(rng, xt, yt, clutter_marks=None if clutter else 0, tilt=angle,
+                                       squared=squared)
         held = hold_pen(image, pens) if pen else None
         res = rec(image, source=f"{name}{k}")
         if held is not None:
@@ -315,7 +323,7 @@ def main(argv=None) -> int:
     ap.add_argument("--orand-split", default="test", choices=("test", "train"),
                     help="ORAND split (train: a second check that is not the reported figure)")
     ap.add_argument("--orand-limit", type=int, default=0, help="only the first N ORAND strings (0: all)")
-    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted,pens",
+    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted,pens,squared",
                     help="comma-separated sets to run")
     ap.add_argument("--json", default="runs/evaluate/core.json", help="where to write the figures")
     ap.add_argument("--gallery", default=None, help="folder for annotated PNGs of some inputs")

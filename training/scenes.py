@@ -56,13 +56,21 @@ def draw_digit(canvas: np.ndarray, digit28: np.ndarray, box: Box, ink_bgr, rng: 
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def paper(rng: np.random.Generator, width: int, height: int, ruled: bool) -> np.ndarray:
-    """Plain or ruled paper with a little grain."""
+def paper(rng: np.random.Generator, width: int, height: int, ruled: bool, squared: bool = False) -> np.ndarray:
+    """Plain, ruled or squared (a maths exercise book, graph paper) paper with a little grain."""
     page = np.empty((height, width, 3), np.float32)
     page[:] = PAPERS[rng.integers(len(PAPERS))]
     page += rng.normal(0, 3, (height, width, 1))
     page = np.clip(page, 0, 255).astype(np.uint8)
-    if ruled:
+    if squared:
+        gap = int(rng.integers(height // 24, height // 8))  # cells a third of a digit to two digits tall
+        color = (210, 180, 150) if rng.random() < 0.6 else (170, 170, 170)
+        thickness = 1 + int(rng.random() < 0.3)
+        for y in range(int(rng.integers(0, gap)), height, gap):
+            cv2.line(page, (0, y), (width, y), color, thickness, cv2.LINE_AA)
+        for x in range(int(rng.integers(0, gap)), width, gap):
+            cv2.line(page, (x, 0), (x, height), color, thickness, cv2.LINE_AA)
+    elif ruled:
         gap = int(rng.integers(height // 12, height // 7))
         color = (200, 170, 140) if rng.random() < 0.7 else (160, 160, 160)
         for y in range(int(rng.integers(gap // 2, gap)), height, gap):
@@ -197,7 +205,7 @@ def layout(rng: np.random.Generator, images: np.ndarray, width: int, height: int
 def make_scene(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray, width: int = 640,
                height: int = 480, n_digits: int = 20, clutter_marks: int | None = None, ruled: bool | None = None,
                digit_height: tuple[int, int] | None = None, camera: float = 1.0, light_ink: bool = False,
-               tilt: float = 0.0):
+               tilt: float = 0.0, squared: bool = False):
     """One synthetic photo with ground truth.
 
     images, labels: MNIST TEST digits to draw from (uint8 28x28, int).
@@ -205,11 +213,12 @@ def make_scene(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,
     camera: strength of the photographic effects (0 = flat scan, 1 = phone photo).
     light_ink: chalk-like light ink on a dark board instead of pen on paper.
     tilt: the page held turned by this many degrees (see photograph).
+    squared: squared paper (a grid of thin lines) instead of plain or ruled.
     Returns (bgr image, [(digit, box)], [(text, box)]) with boxes in image pixels.
     """
     ruled = bool(rng.random() < 0.5) if ruled is None else ruled
     digit_height = digit_height or (max(16, height // 20), max(24, height // 9))
-    page = paper(rng, width, height, ruled)
+    page = paper(rng, width, height, ruled, squared)
     ink = INKS[rng.integers(len(INKS))]
     digits, numbers, boxes = [], [], []
     for group in layout(rng, images, width, height, n_digits, digit_height):
