@@ -77,22 +77,25 @@ class Candidate:
 
 
 def components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Label image and stats rows (x, y, w, h, area) of the 8-connected ink blobs (row 0: paper).
+    """Label image and stats rows (x, y, w, h, area, holes) of the 8-connected ink blobs (row 0: paper).
 
     Boxes come from the blobs' outer contours, which is ten times cheaper here than
     connectedComponentsWithStats; each contour is matched to its label through
-    one of its own pixels. `area` is the box area (only used to drop specks).
+    one of its own pixels. `area` is the box area (only used to drop specks);
+    `holes` counts the blob's inner contours (a grid has many, an 8 two).
     """
     n, labels = cv2.connectedComponents(binary, connectivity=8)
-    stats = np.zeros((n, 5), np.int32)
+    stats = np.zeros((n, 6), np.int32)
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return labels, stats
-    outer = [contours[i] for i in np.flatnonzero(hierarchy[0][:, 3] == -1).tolist()]  # RETR_CCOMP: holes one level down
+    parents = hierarchy[0][:, 3]  # RETR_CCOMP: holes one level down, their parent the blob's outer contour
+    holes = np.bincount(parents[parents >= 0], minlength=len(contours))
+    outer = np.flatnonzero(parents == -1).tolist()
     if outer:  # per contour only what needs it (its box); the rest in whole-array steps
-        first = np.array([c[0, 0] for c in outer])
-        boxes = np.array([cv2.boundingRect(c) for c in outer], np.int32)
-        stats[labels[first[:, 1], first[:, 0]]] = np.column_stack([boxes, boxes[:, 2] * boxes[:, 3]])
+        first = np.array([contours[i][0, 0] for i in outer])
+        boxes = np.array([cv2.boundingRect(contours[i]) for i in outer], np.int32)
+        stats[labels[first[:, 1], first[:, 0]]] = np.column_stack([boxes, boxes[:, 2] * boxes[:, 3], holes[outer]])
     return labels, stats
 
 
@@ -174,7 +177,7 @@ def estimate_height(binary: np.ndarray) -> float:
     paper the digits join the grid, whose pieces in the quarter-size copy
     (crosses, corners of cells) set the estimate at three or four digit
     heights, and no grid line was long enough to be removed: whole pages were
-    lost. Where a grid is seen (`meshes`: blobs with many holes), neither it
+    lost. Where a grid is seen (a blob with more than MESH_HOLES holes), neither it
     nor the blobs inking under SPARSE_FILL of their box vote (a dense grid's
     pieces measured 0.20-0.26 of theirs; most digits at quarter size ink more).
     Only there: a big digit drawn with a thin pen is as sparse, and alone on
@@ -182,32 +185,20 @@ def estimate_height(binary: np.ndarray) -> float:
     """
     f = 4 if min(binary.shape) >= 200 else 1
     small = np.ascontiguousarray(binary[::f, ::f])  # OpenCV would copy a strided view once per call
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
+    labels, stats = components(small)
     H, W = small.shape
     min_h = min_digit_height(binary.shape) / f
-    w, h, ink = stats[1:, 2], stats[1:, 3], stats[1:, 4]
+    w, h, grid = stats[1:, 2], stats[1:, 3], stats[1:, 5] > MESH_HOLES
     keep = (h >= min_h) & (h <= MAX_SIZE_SHARE * H) & (w <= MAX_SIZE_SHARE * W)  # one pass, not a loop over rows
     keep &= digit_shaped(w, h)  # as typical_height counts them
-    grid = meshes(small, labels)
-    if grid.size:
-        keep[grid - 1] = False
-        keep &= ink >= SPARSE_FILL * w * h
+    if grid.any():
+        ink = np.bincount(labels.ravel(), minlength=len(stats))[1:]  # pixels, not the box area
+        keep &= ~grid & (ink >= SPARSE_FILL * w * h)
     heights = np.sort(h[keep])
     if not len(heights):
         return 0.0
     half = np.searchsorted(np.cumsum(heights), heights.sum() / 2)  # the height-weighted median
     return float(heights[half]) * f
-
-
-def meshes(binary: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Labels of the blobs with more than MESH_HOLES holes: pieces of a grid (an 8 has two)."""
-    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return np.zeros(0, int)
-    parents = hierarchy[0][:, 3]  # of each hole, its blob's outer contour (RETR_CCOMP); -1 for the outer ones
-    holes = np.bincount(parents[parents >= 0], minlength=len(contours))
-    firsts = [contours[i][0, 0] for i in np.flatnonzero(holes > MESH_HOLES).tolist()]
-    return np.array([labels[y, x] for x, y in firsts], int)
 
 
 def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> list[Candidate]:
