@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from recognizer.cuts import cut_sets
+from recognizer.lines import any_angle
 from recognizer.numeric import median
 from recognizer.preprocess import min_digit_height, otsu_level
 
@@ -59,6 +60,11 @@ SHARP_BELOW = 24  # blobs shorter than this (working px) are cropped from the un
 CORE_SHARE = 0.7  # a wide blob is cut where its strokes' cores (ink above this share of its own Otsu split) pinch
 MESH_HOLES = 4  # a blob with more holes than this (at quarter size) is a grid: squared paper, a table ...
 SPARSE_FILL = 0.3  # ... and on such a page a blob inking less of its box than this (there) is a piece of it too
+THING_TALL = 2.0  # a blob this many typical digit heights tall may be a thing in view (a pen) with digits stuck to it ...
+THING_RUN = 3.0  # ... whose straight runs this many typical heights long (any angle) are cut away (OBJECT_HUGE in pipeline)
+THING_NEAR = 0.3  # a piece left with THING_SHARE of its ink within this many typical heights of the cut runs ...
+THING_SHARE = 0.5  # ... is a remnant of the thing (an edge, its rounded end), as is ...
+THING_PIECE = 1.5  # ... one this many typical heights tall: only digit-sized pieces go on
 SQUARE3 = np.ones((3, 3), np.uint8)
 
 
@@ -218,6 +224,8 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> l
     items = [b for b in merge_pieces(pieces, tall)
              if b[3] >= min_h and not (b[3] > MAX_SIZE_SHARE * H and b[2] > MAX_SIZE_SHARE * W)]
     tall = typical_height(items)
+    if tall > 0 and any(b[3] >= THING_TALL * tall for b in items):
+        items, stats = _unstick(items, labels, stats, tall)
     found: list[list[Candidate] | _WideBlob] = []
     specks: list[bool] = []
     for blob, (x, y, w, h, ids) in enumerate(items):
@@ -237,6 +245,52 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> l
             c.specks = dots
         out.extend(blob_found)
     return out
+
+
+def _unstick(items: list[list], labels: np.ndarray, stats: np.ndarray, tall: float):
+    """Free the digits stuck to a thing in view: cut the straight runs out of very tall blobs.
+
+    A pen lying on the page, or held over it, touches the digits in its way
+    and made one huge blob with them, refused whole as a thing. No digit has a
+    straight stroke THING_RUN typical digit heights long (a digit that tall is
+    a thing to `pipeline.things` too), so such runs, at any angle, are the
+    thing; without them the digits come apart from it. What is left of the
+    thing itself (its edges' ends, its rounded tip) lies along the cut runs or
+    is taller than a digit, and goes. `labels` is relabelled in place; returns
+    the items and the stats with rows for the new labels.
+    """
+    out, rows = [], [stats]
+    for item in items:
+        cut = _cut_thing(item, labels, stats, tall, sum(len(r) for r in rows))
+        if cut is None:
+            out.append(item)
+            continue
+        rows.append(cut[0])
+        out += cut[1]
+    return out, np.concatenate(rows)
+
+
+def _cut_thing(item: list, labels: np.ndarray, stats: np.ndarray, tall: float, base: int):
+    """One blob without its long straight runs: (stats rows of its pieces, labelled from `base` on
+    in `labels`, the items of those that may be digits); None when the blob is no such thing
+    (not THING_TALL, a grid's mesh, or no run that long)."""
+    x, y, w, h, ids = item
+    if h < THING_TALL * tall or stats[ids, 5].sum() > MESH_HOLES:
+        return None
+    window = labels[y:y + h, x:x + w]
+    own = np.isin(window, ids)
+    runs = any_angle(own.view(np.uint8) * 255, int(THING_RUN * tall)) > 0
+    if not runs.any():
+        return None
+    n, sub, st, _ = cv2.connectedComponentsWithStats((own & ~runs).view(np.uint8), connectivity=8)
+    window[own] = np.where(sub[own] > 0, sub[own] + base - 1, 0)
+    st = st[1:].astype(np.int32) + np.array([x, y, 0, 0, 0], np.int32)  # stats in frame pixels; area: ink
+    near = cv2.distanceTransform((~runs).view(np.uint8), cv2.DIST_L2, 3) < THING_NEAR * tall
+    along = np.bincount(sub[near], minlength=n)[1:] / np.maximum(st[:, 4], 1)
+    digit_sized = (np.maximum(st[:, 2], st[:, 3]) >= tall / 3) & (st[:, 3] <= THING_PIECE * tall)
+    keep = digit_sized & (st[:, 4] >= 4) & (along < THING_SHARE)
+    items = [[*st[k, :4].tolist(), [base + k]] for k in np.flatnonzero(keep).tolist()]
+    return np.column_stack([st, np.zeros(len(st), np.int32)]), items
 
 
 def _is_dot(labels: np.ndarray, stat: np.ndarray, label: int, tall: float) -> bool:

@@ -26,6 +26,8 @@ GAP_PX = 5  # breaks up to this long along a thin line are bridged before measur
 REPAIR_PX = 7  # gaps up to this long, cut into strokes by a removed line, are closed again
 FAINT_RATIO = 1.6  # ruled lines this many times fainter than the pen (median ink) ...
 OVER_SHARE = 0.5  # ... give back their pixels darker than this share of the way from line to pen
+EDGE_PAD = 8  # paper around a mask turned by any_angle: more than the slant and gap bridging spread ink
+ANGLE_STEP = 15  # any_angle turns the frame by multiples of this many degrees
 REMNANT_SLENDER = 0.2  # a piece at most this wide for its height ...
 REMNANT_SHARE = 0.6  # ... continued by removed line for this share of half its height, above or below
 
@@ -79,6 +81,29 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], vertical: bo
     if not runs.any():
         return runs
     return cv2.dilate(runs & binary, FRINGE)
+
+
+def any_angle(mask: np.ndarray, length: int, step: int = ANGLE_STEP) -> np.ndarray:
+    """0/255 mask of the straight runs at least `length` px long at any angle, within `mask`.
+
+    line_mask finds horizontal and vertical runs; the frame turned by each
+    multiple of `step` degrees (and back) finds the rest, its slant tolerance
+    covering the angles between. The mask is padded with paper first: OpenCV's
+    erosion counts pixels beyond the border as ink, so a stroke reaching the edge
+    of a blob's own box would count as a run going on past it.
+    """
+    mask = cv2.copyMakeBorder(mask, *(EDGE_PAD,) * 4, cv2.BORDER_CONSTANT, value=0)
+    h, w = mask.shape
+    out = line_mask(mask, length)
+    for angle in range(step, 90, step):
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+        size = (int(h * sin + w * cos) + 1, int(h * cos + w * sin) + 1)
+        turn[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
+        runs = line_mask(cv2.warpAffine(mask, turn, size, flags=cv2.INTER_NEAREST), length)
+        if runs.any():
+            out |= cv2.warpAffine(runs, turn, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    return (cv2.dilate(out, FRINGE) & mask)[EDGE_PAD:-EDGE_PAD, EDGE_PAD:-EDGE_PAD]
 
 
 def open_straight(binary: np.ndarray, length: int, vertical: bool) -> np.ndarray:
