@@ -41,6 +41,9 @@ OBJECT_STROKE = 1.8  # ... whose strokes are this many times the writing's width
 OBJECT_HUGE = 3.0  # ... as is one this many typical heights tall, whatever its strokes
 EDGE_NEAR = 0.01  # in a turned frame, a digit this share of its long side from its edge touches it ...
 EDGE_SUBJECT = 0.5  # ... unless it is this share of its height tall: the subject of a close-up
+EDGE_LEVEL = 0.25  # in a level frame, a box under this share of the frame's height touching its edge ...
+EDGE_SLIVER = 0.35  # ... and under this share of its own height wide (a wedge's tip: a 1) ...
+INK_ON = 0.5  # ... whose ink goes on to the edge (this share of its own, between them) is cut by it
 CHAIN_SHARE = 0.55  # a piece of a convincing reading of touching digits needs this share of the confidence floor
 MANY_STEMS = 3  # a wide blob read as this many pieces, most of them 1s, is letters cut at their stems
 SMALL_DIGIT = 20  # a frame whose typical digit is shorter than this (working px) is looked at again enlarged ...
@@ -116,7 +119,7 @@ class Recognizer:
         t = _lap(timings, "infer", t)
         digits, rejected = self._read(found, preds, prep, (w, h))
         turned = prep is not None and prep.level_to_input is not None
-        if turned:
+        if prep is not None:
             digits, rejected = _off_the_edge(digits, rejected, prep, (w, h))
         numbers = group_numbers(digits)
         if turned:
@@ -394,24 +397,56 @@ def _to_input(box, prep: preprocess.Prepared | None, size) -> tuple[int, int, in
 
 def _off_the_edge(digits: list[Digit], rejected: list[Rejected], prep: preprocess.Prepared,
                   size) -> tuple[list[Digit], list[Rejected]]:
-    """In a frame turned level, digits touching the frame's edge (within EDGE_NEAR of its size) are
-    rejected ("at frame edge"), unless they fill much of it (EDGE_SUBJECT of its height: a close-up).
+    """Digits touching the frame's edge (within EDGE_NEAR of its size) that are cut by it are
+    rejected ("at frame edge"). In a frame turned level, all of them unless they fill much
+    of it (EDGE_SUBJECT of its height: a close-up); in a level frame, only slivers whose ink
+    runs on to the edge (`_runs_off`).
 
     A tilted page on a desk rarely fills the frame: between its corners and the
     frame's edge lie thin wedges of desk, bounded by the page's straight edge,
     which the classifier reads as 1s (0.4 of them a tilted scene). Writing cut
-    by the frame's edge is half a digit anyway; a level frame keeps it (a
-    tightly cropped strip of digits touches its edges).
+    by the frame's edge is half a digit anyway. A page turned too little for its
+    tilt to be measured leaves its frame level, with the same wedges (0.1 false
+    digits a tilted scene); but a level frame is also a tightly cropped strip of
+    digits touching its edges, or a video frame panning over a page, whose
+    digits half in view mostly read right: there only a wedge's thin tip goes.
     """
     near = max(2.0, EDGE_NEAR * max(size))
+    turned = prep.level_to_input is not None
     keep, moved = [], []
     for d in digits:
         box = _unlevelled(d.box, prep, size)
-        if at_edge(box, *size, near) and box[3] < EDGE_SUBJECT * size[1]:
+        if not at_edge(box, *size, near):
+            keep.append(d)
+            continue
+        if box[3] < EDGE_SUBJECT * size[1] if turned else _runs_off(box, prep, near):
             moved.append(Rejected(d.box, "at frame edge", d.confidence))
         else:
             keep.append(d)
     return keep, list(rejected) + moved
+
+
+def _runs_off(box, prep: preprocess.Prepared, near: float) -> bool:
+    """In a level frame, is this box a sliver whose ink runs on past the frame's edge (the tip
+    of a wedge of desk beyond a page's corner), rather than stopping short of it (a 1
+    written near the edge: paper between them)?
+
+    Inky all the way: the box touches the edge, or the ink map between it and
+    the edge holds at least INK_ON of the box's own ink. Only slivers (EDGE_SLIVER)
+    under EDGE_LEVEL of the frame's height: the digits of a tightly cropped strip
+    (a cheque amount) touch its edges and fill a good part of its height.
+    """
+    ink = prep.ink
+    H, W = ink.shape
+    x, y, w, h = (int(round(v * prep.scale)) for v in box)
+    if h >= EDGE_LEVEL * H or w >= EDGE_SLIVER * h:
+        return False
+    own = ink[y:y + h, x:x + w]
+    level = own[own > 0].mean() if own.any() else 0.0
+    gaps = [(y, ink[:y, x:x + w]), (H - y - h, ink[y + h:, x:x + w]),
+            (x, ink[y:y + h, :x]), (W - x - w, ink[y:y + h, x + w:])]
+    near *= prep.scale
+    return any(gap <= near and (strip.size == 0 or strip.mean() >= INK_ON * level) for gap, strip in gaps)
 
 
 def _turn_back(items: list, prep: preprocess.Prepared, size) -> None:

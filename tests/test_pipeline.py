@@ -536,19 +536,22 @@ def test_digits_on_squared_paper(recognizer, mnist):
 
 
 def test_desk_wedges_at_the_frame_edge_are_not_digits(recognizer, mnist):
-    """40 pages without clutter held turned 8-25 degrees on a desk: between the page's corners
-    and the frame's edge lie thin wedges of desk, which the classifier read as 1s (13 of them
-    before). In a frame turned level, digits at the frame's edge are rejected unless they fill it."""
+    """80 pages without clutter held turned 8-25 degrees on a desk: between the page's corners
+    and the frame's edge lie thin wedges of desk, which the classifier read as 1s. In a frame
+    turned level, digits at the frame's edge are rejected unless they fill it (40 pages: 13
+    false digits before, 2 after); a frame left level (its writing too little turned to be
+    measured) kept the wedges' tips: 8 false digits, now 2, as slivers whose ink runs on
+    to the edge are rejected there too."""
     from recognizer.evaluate import off_digits
 
     (_, _), (xt, yt) = mnist
     rng = np.random.default_rng(5)
     false = 0
-    for k in range(40):
+    for k in range(80):
         angle = float(rng.uniform(8, 25) * (1 if k % 2 else -1))
         image, truth, _ = make_scene(rng, xt, yt, clutter_marks=0, tilt=angle)
         false += off_digits([d.box for d in recognizer(image).digits], truth)
-    assert false <= 4, false
+    assert false <= 3, false
 
 
 def test_video_keeps_a_turn_while_the_tilt_measured_stays_near_it(mnist):
