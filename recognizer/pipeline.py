@@ -416,10 +416,7 @@ def _off_the_edge(digits: list[Digit], rejected: list[Rejected], prep: preproces
     keep, moved = [], []
     for d in digits:
         box = _unlevelled(d.box, prep, size)
-        if not at_edge(box, *size, near):
-            keep.append(d)
-            continue
-        if box[3] < EDGE_SUBJECT * size[1] if turned else _runs_off(box, prep, near):
+        if at_edge(box, *size, near) and (box[3] < EDGE_SUBJECT * size[1] if turned else _runs_off(box, prep, near)):
             moved.append(Rejected(d.box, "at frame edge", d.confidence))
         else:
             keep.append(d)
