@@ -259,14 +259,15 @@ def _unstick(items: list[list], labels: np.ndarray, stats: np.ndarray, tall: flo
     is taller than a digit, and goes. `labels` is relabelled in place; returns
     the items and the stats with rows for the new labels.
     """
-    out, rows = [], [stats]
+    out, rows, base = [], [stats], len(stats)
     for item in items:
-        cut = _cut_thing(item, labels, stats, tall, sum(len(r) for r in rows))
+        cut = _cut_thing(item, labels, stats, tall, base)
         if cut is None:
             out.append(item)
             continue
         rows.append(cut[0])
         out += cut[1]
+        base += len(cut[0])
     return out, np.concatenate(rows)
 
 
@@ -282,15 +283,16 @@ def _cut_thing(item: list, labels: np.ndarray, stats: np.ndarray, tall: float, b
     runs = any_angle(own.view(np.uint8) * 255, int(THING_RUN * tall)) > 0
     if not runs.any():
         return None
-    n, sub, st, _ = cv2.connectedComponentsWithStats((own & ~runs).view(np.uint8), connectivity=8)
+    sub, st = components((own & ~runs).view(np.uint8))
     window[own] = np.where(sub[own] > 0, sub[own] + base - 1, 0)
-    st = st[1:].astype(np.int32) + np.array([x, y, 0, 0, 0], np.int32)  # stats in frame pixels; area: ink
+    st = st[1:] + np.array([x, y, 0, 0, 0, 0], np.int32)  # rows as every blob's, in frame pixels
+    ink = np.bincount(sub.ravel(), minlength=len(st) + 1)[1:]
     near = cv2.distanceTransform((~runs).view(np.uint8), cv2.DIST_L2, 3) < THING_NEAR * tall
-    along = np.bincount(sub[near], minlength=n)[1:] / np.maximum(st[:, 4], 1)
+    along = np.bincount(sub[near], minlength=len(st) + 1)[1:] / np.maximum(ink, 1)
     digit_sized = (np.maximum(st[:, 2], st[:, 3]) >= tall / 3) & (st[:, 3] <= THING_PIECE * tall)
-    keep = digit_sized & (st[:, 4] >= 4) & (along < THING_SHARE)
+    keep = digit_sized & (ink >= 4) & (along < THING_SHARE)
     items = [[*st[k, :4].tolist(), [base + k]] for k in np.flatnonzero(keep).tolist()]
-    return np.column_stack([st, np.zeros(len(st), np.int32)]), items
+    return st, items
 
 
 def _is_dot(labels: np.ndarray, stat: np.ndarray, label: int, tall: float) -> bool:
