@@ -40,7 +40,10 @@ MAX_ASPECT = 3.5  # wider than tall by more than this after splitting: a dash or
 MAX_SLENDER = 15.0  # taller than wide by more than this: a rule, not a 1
 MERGE_OVERLAP = 0.5  # pieces sharing this share of the narrower one's width are one digit ...
 MERGE_GAP = 0.3  # ... when the vertical gap is below this share of the typical digit height
-MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall
+MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) digit heights tall ...
+CAP_HEIGHT = 1.5  # ... or this many, when the upper piece is a flat bar (a 5's cap written apart) ...
+CAP_FLAT = 2.5  # ... at least this many times wider than thick ...
+CAP_WIDE = 1.5  # ... and at most this many times as wide as the piece under it (not an overline)
 SPLIT_ASPECT = 1.0  # a blob wider than its height may hold two touching digits (a 7 with a long stem and a 0: 1.05) ...
 PAIR_WIDTH = 1.1  # ... cut when also this many typical digit heights wide (a lone 0 is not; cutting those: 2 ms a demo frame)
 PAIR_ASPECT = 1.1  # a wider blob is always cut; one at most this much wider than tall is read as two digits only ...
@@ -137,12 +140,23 @@ def merge_pieces(boxes: list[list], tall: float) -> list[list]:
 
 
 def _same_digit(a: list, b: list, tall: float) -> bool:
+    """Are two boxes stacked in one column pieces of one digit?
+
+    The union may be a little taller than a digit (a descender, a loop drawn
+    apart), never much: a speck or a stroke of the next line would change
+    the digit. A flat bar on top may add more: the cap of a 5 is often
+    written as a separate stroke, and writers swing it wide and high, so the
+    5 with its cap stood 1.26-1.4 typical heights and was read without it
+    (a 5 without its cap reads 2 or 7).
+    """
     overlap = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     if overlap < MERGE_OVERLAP * min(a[2], b[2]):
         return False
     gap = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
     height = max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1])
-    return gap < MERGE_GAP * tall and height <= MERGE_HEIGHT * max(tall, a[3], b[3])
+    top, low = (a, b) if a[1] < b[1] else (b, a)
+    cap = top[2] >= CAP_FLAT * top[3] and top[2] <= CAP_WIDE * low[2]
+    return gap < MERGE_GAP * tall and height <= (CAP_HEIGHT if cap else MERGE_HEIGHT) * max(tall, a[3], b[3])
 
 
 def one_stroke(mask: np.ndarray) -> bool:
