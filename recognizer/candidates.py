@@ -26,13 +26,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from recognizer.cuts import cut_sets
+from recognizer.cuts import cut_sets, enclosed
 from recognizer.lines import any_angle
 from recognizer.numeric import median
 from recognizer.preprocess import min_digit_height, otsu_level
 
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
 SMALL_SHARE = 0.55  # shorter than this share of the typical candidate: a dot, comma or speck
+LOOP_SHARE = 0.35  # ... unless, cut from a wide blob, at least this share and a closed loop ...
+LOOP_FILL = 0.03  # ... around at least this share of its box (a small 0)
 DOT_SHARE = 0.5  # a merged candidate made only of round pieces under this share of the typical height ...
 DOT_ROUND = 0.6  # ... (round: the narrow side at least this share of the long side) ...
 DOT_FILL = 0.65  # ... and filled (this share of its box inked; a disc fills 0.79) is dots, not a digit
@@ -44,6 +46,8 @@ MERGE_HEIGHT = 1.25  # ... and the union is at most this many typical (or own) d
 CAP_HEIGHT = 1.5  # ... or this many, when the upper piece is a flat bar (a 5's cap written apart) ...
 CAP_FLAT = 2.5  # ... at least this many times wider than thick ...
 CAP_WIDE = 1.5  # ... and at most this many times as wide as the piece under it (not an overline)
+SPECK_SIDE = 0.25  # a piece whose long side is under this share of the typical height is a speck ...
+SPECK_REACH = 0.2  # ... and stays in a merged candidate only this near (share of the typical height) its strokes
 SPLIT_ASPECT = 1.0  # a blob wider than its height may hold two touching digits (a 7 with a long stem and a 0: 1.05) ...
 PAIR_WIDTH = 1.1  # ... cut when also this many typical digit heights wide (a lone 0 is not; cutting those: 2 ms a demo frame)
 PAIR_ASPECT = 1.1  # a wider blob is always cut; one at most this much wider than tall is read as two digits only ...
@@ -240,6 +244,7 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> l
     tall = typical_height(items)
     if tall > 0 and any(b[3] >= THING_TALL * tall for b in items):
         items, stats = _unstick(items, labels, stats, tall)
+    items = [_without_stray_specks(b, labels, stats, tall) if len(b[4]) > 1 else b for b in items]
     found: list[list[Candidate] | _WideBlob] = []
     specks: list[bool] = []
     for blob, (x, y, w, h, ids) in enumerate(items):
@@ -259,6 +264,39 @@ def find_candidates(ink: np.ndarray, binary: np.ndarray, sharp: np.ndarray) -> l
             c.specks = dots
         out.extend(blob_found)
     return out
+
+
+def _without_stray_specks(item: list, labels: np.ndarray, stats: np.ndarray, tall: float) -> list:
+    """A merged candidate without the specks that do not nearly touch its strokes.
+
+    Pieces join by their boxes (merge_pieces), and on grainy or patterned
+    paper (a cheque's guilloche, a book's halftone) specks lie within a
+    digit's reach: the grain above a small 0 beside a tall 2 joined their
+    blob, and the 0's box reached up to the 2's top (ORAND's 256200 read
+    right, its 0s boxed 2.4 times too tall). A speck (under SPECK_SIDE of a
+    digit) stays only within SPECK_REACH of a bigger piece's ink; a candidate
+    made of specks alone (a digit dotted or broken into crumbs) is kept whole.
+    """
+    ids = item[4]
+    side = np.maximum(stats[ids, 2], stats[ids, 3])
+    small = side < SPECK_SIDE * tall
+    if small.all() or not small.any():
+        return item
+    strokes = [i for i, s in zip(ids, small) if not s]
+    reach = max(1, int(SPECK_REACH * tall))
+    kept = strokes + [i for i, s in zip(ids, small) if s and _touches(stats[i], strokes, labels, reach)]
+    if len(kept) == len(ids):
+        return item
+    x0, y0 = stats[kept, 0].min(), stats[kept, 1].min()
+    x1, y1 = (stats[kept, 0] + stats[kept, 2]).max(), (stats[kept, 1] + stats[kept, 3]).max()
+    return [int(x0), int(y0), int(x1 - x0), int(y1 - y0), kept]
+
+
+def _touches(box, ids: list, labels: np.ndarray, reach: int) -> bool:
+    """Does ink of blobs `ids` lie within `reach` pixels of this box (x, y, w, h, ...)?"""
+    x, y, w, h = (int(v) for v in box[:4])
+    window = labels[max(0, y - reach): y + h + reach, max(0, x - reach): x + w + reach]
+    return bool(np.isin(window, ids).any())
 
 
 def _unstick(items: list[list], labels: np.ndarray, stats: np.ndarray, tall: float):
@@ -404,8 +442,18 @@ def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray, tall: float) ->
     if tall > 0:
         tallest = min(tallest, tall)  # a 7 with a long tail beside a small 0: the 0 is no tail
     for c in out:
-        c.tail = c.box[3] < SMALL_SHARE * tallest
+        c.tail = c.box[3] < SMALL_SHARE * tallest and not (c.box[3] >= LOOP_SHARE * tallest and _has_loop(c.crop))
     return out
+
+
+def _has_loop(crop: np.ndarray) -> bool:
+    """Does a piece's ink enclose paper (a closed loop, LOOP_FILL of its box at least)?
+
+    Appendages are open strokes (a 7's tail, a comma, a joining stroke), but a
+    closed loop is a digit: the small 0s of cents beside a tall 2 stand half
+    its height, and were left out of "200" as its tails.
+    """
+    return np.count_nonzero(enclosed(crop > 0)) >= LOOP_FILL * crop.size
 
 
 def _between(ink: np.ndarray, left: np.ndarray, right: np.ndarray):
@@ -494,11 +542,17 @@ def _convincing(found: list[Candidate], logs: np.ndarray, pieces: list[int], tal
     And the pieces must fill the blob's height (on average LINE_SPAN of it):
     the digits of one number stand on one line at one size, so touching digits
     make a blob hardly taller than each of them, while a stroke that climbs or
-    zig-zags (a scribble, a flourish) makes a tall blob of short pieces.
+    zig-zags (a scribble, a flourish) makes a tall blob of short pieces. A
+    piece shorter than the rest but a closed loop does not count against it:
+    the small 0s of cents beside a tall 2 ("200") are digits, not a stroke.
     """
     scores = logs[pieces]
     weakest = MIN_PIECE_SCORE if scores.mean() < np.log(STRONG_READING) else WEAK_PIECE_SCORE
     if scores.mean() < np.log(MIN_READING) or scores.min() < np.log(weakest):
         return False
-    return len(pieces) < 2 or np.mean([found[k].box[3] for k in pieces]) >= LINE_SPAN * tall
+    heights = [found[k].box[3] for k in pieces]
+    if len(pieces) < 2 or np.mean(heights) >= LINE_SPAN * tall:
+        return True
+    open_strokes = [h for k, h in zip(pieces, heights) if h >= LINE_SPAN * tall or not _has_loop(found[k].crop)]
+    return len(open_strokes) < len(pieces) and np.mean(open_strokes or [tall]) >= LINE_SPAN * tall
 

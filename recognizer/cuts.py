@@ -69,7 +69,7 @@ def _local_minima(values: np.ndarray, reach: int = 2) -> np.ndarray:
     return values <= np.min([padded[i:i + len(values)] for i in range(2 * reach + 1)], axis=0)
 
 
-def _holes(on: np.ndarray) -> np.ndarray:
+def enclosed(on: np.ndarray) -> np.ndarray:
     """Paper enclosed by ink (the loops of 0, 6, 8, 9): background not reachable from outside."""
     h, w = on.shape
     outside = np.zeros((h + 2, w + 2), np.uint8)
@@ -179,7 +179,7 @@ class _CutPlan:
 def _cut_plan(on: np.ndarray, tall: float) -> _CutPlan:
     h, w = on.shape
     on = on > 0
-    holes = _holes(on)
+    holes = enclosed(on)
     pinches = cut_points(on, tall, holes)
     f = -(-h // PATH_ROWS)  # paths are found on a copy at most PATH_ROWS tall (f times smaller)
     cost = _max_pool(on.astype(np.float32) + holes, f)

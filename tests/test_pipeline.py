@@ -220,6 +220,32 @@ def test_a_tall_digit_touching_a_small_one_is_cut(recognizer, mnist):
         assert [d.digit for d in sorted(res.digits, key=lambda d: d.box[0])] == [3, 5, 7, 0], (dx, y)
 
 
+def test_small_zeros_touching_a_tall_digit_are_read_and_boxed_tight(recognizer, mnist):
+    """"3200" with the 0s half as tall as the 2 and touching it, specks of paper grain above them,
+    level with the 2's top. The specks joined the blob and each 0's box reached up to the 2's top
+    (ORAND's 256200: 0s boxed 2.4 times too tall); without them the 0s made too short a run
+    (LINE_SPAN 0.72) and were refused."""
+    from training.scenes import draw_digit
+
+    ink = (140, 40, 20)
+    three, two, zero = _clear_digits(recognizer, mnist, "320")
+    for seed in range(3):
+        page = np.full((160, 420, 3), 235, np.uint8)
+        rng = np.random.default_rng(seed)
+        draw_digit(page, three, (30, 50, 40, 48), ink, rng, strength=1.0)
+        drawn = draw_digit(page, two, (90, 50, 40, 48), ink, rng, strength=1.0)
+        zeros, x = [], drawn[0] + drawn[2] - 5
+        for _ in range(2):
+            zeros.append(draw_digit(page, zero, (x, 72, 30, 26), ink, rng, strength=1.0))
+            x = zeros[-1][0] + zeros[-1][2] - 4  # touching
+        for sx in range(drawn[0] + drawn[2] + 2, x, 9):
+            cv2.circle(page, (sx, int(rng.integers(52, 58))), 2, ink, -1)
+        digits = sorted(recognizer(page).digits, key=lambda d: d.box[0])
+        assert "".join(str(d.digit) for d in digits) == "3200", seed
+        for d, z in zip(digits[2:], zeros):
+            assert d.box[1] >= z[1] - 3 and d.box[3] <= 1.25 * z[3], (seed, d.box, z)
+
+
 def _clear_digits(recognizer, mnist, wanted: str) -> list[np.ndarray]:
     """One MNIST TEST image per wanted digit that the model reads confidently on its own."""
     (_, _), (xt, yt) = mnist
