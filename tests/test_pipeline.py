@@ -158,13 +158,14 @@ def test_real_boxed_student_number(recognizer, realworld, scale):
 def test_real_cheque_amounts_read_whole(recognizer, realworld):
     """ORAND cheque amounts, test split: heavy strokes, digits touching in runs of 0s. Cut where
     the strokes' cores pinch and a scrawled piece of a convincing run is kept, 80.5% read exactly
-    (75.0% refusing that piece, 71% cut on the thresholded, dilated mask)."""
+    (75.0% refusing that piece, 71% cut on the thresholded, dilated mask); with 5s' caps joined
+    and specks kept off the digits' boxes, 81.2% and digit F1 0.953 (0.947 before)."""
     from recognizer.evaluate import Gallery, eval_orand
 
     if not (realworld / "orand_car_a").is_dir():
         pytest.skip(f"real-world data absent: {realworld / 'orand_car_a'}")
     r = eval_orand(recognizer, realworld, Gallery(None))
-    assert r["exact"] >= 0.78 and r["digit_f1"] >= 0.935, r
+    assert r["exact"] >= 0.79 and r["digit_f1"] >= 0.945, r
 
 
 def test_a_five_with_its_cap_written_apart_is_read_whole(recognizer, realworld):
