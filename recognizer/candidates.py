@@ -61,7 +61,7 @@ MIN_READING = 0.5  # a wide blob's best reading must score this per piece (geome
 MIN_PIECE_SCORE = 0.5  # ... and every piece of it this much (a scribble cut into "digits" has a weak one) ...
 WEAK_PIECE_SCORE = 0.25  # ... or this much, when the pieces score at least STRONG_READING (geometric mean)
 STRONG_READING = 0.6  # (a run of 0s with one scrawled: 1.00 0.86 0.30, mean 0.64)
-LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height on average
+LINE_SPAN = 0.72  # ... and its pieces must span this share of the blob's height on average (short closed loops aside)
 PAD = 2  # pixels of paper kept around each crop
 SHARP_BELOW = 24  # blobs shorter than this (working px) are cropped from the unblurred ink map
 CORE_SHARE = 0.7  # a wide blob is cut where its strokes' cores (ink above this share of its own Otsu split) pinch
@@ -442,7 +442,8 @@ def _pieces(wide: _WideBlob, cuts: list[int], paths: np.ndarray, tall: float) ->
     if tall > 0:
         tallest = min(tallest, tall)  # a 7 with a long tail beside a small 0: the 0 is no tail
     for c in out:
-        c.tail = c.box[3] < SMALL_SHARE * tallest and not (c.box[3] >= LOOP_SHARE * tallest and _has_loop(c.crop))
+        short = c.box[3] < SMALL_SHARE * tallest
+        c.tail = short and not (c.box[3] >= LOOP_SHARE * tallest and _has_loop(c.crop))
     return out
 
 
@@ -553,6 +554,6 @@ def _convincing(found: list[Candidate], logs: np.ndarray, pieces: list[int], tal
     heights = [found[k].box[3] for k in pieces]
     if len(pieces) < 2 or np.mean(heights) >= LINE_SPAN * tall:
         return True
-    open_strokes = [h for k, h in zip(pieces, heights) if h >= LINE_SPAN * tall or not _has_loop(found[k].crop)]
-    return len(open_strokes) < len(pieces) and np.mean(open_strokes or [tall]) >= LINE_SPAN * tall
+    counted = [h for k, h in zip(pieces, heights) if h >= LINE_SPAN * tall or not _has_loop(found[k].crop)]
+    return len(counted) < len(pieces) and (not counted or np.mean(counted) >= LINE_SPAN * tall)
 
