@@ -30,6 +30,7 @@ from recognizer.cuts import cut_sets, enclosed
 from recognizer.lines import any_angle
 from recognizer.numeric import median
 from recognizer.preprocess import min_digit_height, otsu_level
+from recognizer.results import union_box
 
 MAX_SIZE_SHARE = 0.95  # taller AND wider than this share of the frame: page edge, not a digit
 SMALL_SHARE = 0.55  # shorter than this share of the typical candidate: a dot, comma or speck
@@ -287,9 +288,7 @@ def _without_stray_specks(item: list, labels: np.ndarray, stats: np.ndarray, tal
     kept = strokes + [i for i, s in zip(ids, small) if s and _touches(stats[i], strokes, labels, reach)]
     if len(kept) == len(ids):
         return item
-    x0, y0 = stats[kept, 0].min(), stats[kept, 1].min()
-    x1, y1 = (stats[kept, 0] + stats[kept, 2]).max(), (stats[kept, 1] + stats[kept, 3]).max()
-    return [int(x0), int(y0), int(x1 - x0), int(y1 - y0), kept]
+    return [*union_box(stats[kept, :4].tolist()), kept]
 
 
 def _touches(box, ids: list, labels: np.ndarray, reach: int) -> bool:

@@ -8,7 +8,7 @@ order (top to bottom by line, then left to right).
 from __future__ import annotations
 
 from recognizer.numeric import median
-from recognizer.results import Digit, Number, Rejected
+from recognizer.results import Digit, Number, Rejected, union_box
 
 LINE_OVERLAP = 0.5  # share of the smaller digit's height two digits on one line overlap by
 MAX_GAP = 0.5  # a gap wider than this share of the digit height starts a new number
@@ -129,15 +129,6 @@ def _neighbours(a, b) -> bool:
     return gap <= WORD_GAP * max(a[3], b[3])
 
 
-def union_box(digits: list[Digit]) -> tuple[int, int, int, int]:
-    """Smallest box holding all the digits' boxes."""
-    x0 = min(d.box[0] for d in digits)
-    y0 = min(d.box[1] for d in digits)
-    x1 = max(d.box[0] + d.box[2] for d in digits)
-    y1 = max(d.box[1] + d.box[3] for d in digits)
-    return (x0, y0, x1 - x0, y1 - y0)
-
-
 def group_numbers(digits: list[Digit]) -> list[Number]:
     """Chain digits left to right into numbers; return them in reading order."""
     chains: list[list[Digit]] = []
@@ -156,7 +147,7 @@ def group_numbers(digits: list[Digit]) -> list[Number]:
             best.append(d)
     numbers = [Number(text="".join(str(d.digit) for d in c),
                       confidence=min(float(d.confidence) for d in c),
-                      box=union_box(c), digits=c) for c in chains]
+                      box=union_box([d.box for d in c]), digits=c) for c in chains]
     return reading_order(numbers)
 
 

@@ -35,7 +35,7 @@ class Prepared:
     scale: float  # working pixels per input pixel (< 1 for big photos, > 1 when zoomed)
     light_ink: bool  # True when the input had light ink on a dark ground (chalk, MNIST)
     sharp: np.ndarray  # the same ink map without the blur, for small digits' crops
-    ink_start: float  # the level `binary` was thresholded at (ink_level), kept for the frame turned level
+    ink_start: float  # the level `binary` was thresholded at (ink_start), kept for the frame turned level
     zoom: float = 1.0  # how much this frame was enlarged beyond its usual working size (small digits)
     tilt: float = 0.0  # degrees the writing was turned by to make it level (pipeline.locate)
     level_to_input: np.ndarray | None = None  # 2x3 affine: level (turned) input-scale pixels -> input pixels
@@ -162,20 +162,26 @@ def otsu_level(image: np.ndarray) -> float:
     return cv2.threshold(image, 0, 255, _OTSU_ONLY)[0]
 
 
-def ink_level(ink: np.ndarray) -> float:
-    """Where ink starts in an ink map: Otsu's split when the frame has real ink, a floor when it is empty.
+def ink_start(ink: np.ndarray) -> tuple[float, np.ndarray]:
+    """Where ink starts in an ink map, and the map thresholded there: Otsu's split when the frame
+    has real ink, a floor when it is empty.
 
     Below Otsu's split (OTSU_SHARE of it) so a faint pen keeps its strokes;
     but on textured paper (a cheque's printed guilloche, coarse grain) that
     level also takes in the texture, in specks and streaks that join the
-    digits into blobs. There, the split itself (`textured`).
+    digits into blobs. There, the split itself (`textured`). The binary the
+    texture is judged on is the frame's own when it is not textured: one
+    threshold per frame, not two.
     """
     otsu = otsu_level(ink)
     low = max(INK_MIN, OTSU_SHARE * otsu)
-    return max(low, otsu) if textured(ink, low) else low
+    binary = threshold(ink, low)
+    if otsu > low and textured(binary):
+        return otsu, threshold(ink, otsu)
+    return low, binary
 
 
-def textured(ink: np.ndarray, level: float) -> bool:
+def textured(binary: np.ndarray) -> bool:
     """Do specks too short to be part of a digit cover more than TEXTURE_SHARE of the ink's boxes?
 
     Blobs measured by their outer contours' boxes (0.2 ms at 640x480; a
@@ -183,13 +189,12 @@ def textured(ink: np.ndarray, level: float) -> bool:
     of the train split, read 66.0% -> 69.8% exact (the 83 textured: 53% -> 71%);
     the test split, Sudoku, synthetic scenes and their variants as before.
     """
-    _, binary = cv2.threshold(ink, level, 255, cv2.THRESH_BINARY)
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return False
     boxes = np.array([cv2.boundingRect(c) for c in contours])
     area, heights = boxes[:, 2] * boxes[:, 3], boxes[:, 3]
-    return area[heights < min_digit_height(ink.shape)].sum() > TEXTURE_SHARE * area.sum()
+    return area[heights < min_digit_height(binary.shape)].sum() > TEXTURE_SHARE * area.sum()
 
 
 def min_digit_height(shape: tuple[int, ...]) -> float:
@@ -197,9 +202,9 @@ def min_digit_height(shape: tuple[int, ...]) -> float:
     return max(MIN_HEIGHT_PX, MIN_HEIGHT_SHARE * max(shape))
 
 
-def threshold(ink: np.ndarray, level: float | None = None) -> np.ndarray:
-    """Ink map -> 0/255 binary at `level` (default: ink_level)."""
-    _, binary = cv2.threshold(ink, ink_level(ink) if level is None else level, 255, cv2.THRESH_BINARY)
+def threshold(ink: np.ndarray, level: float) -> np.ndarray:
+    """Ink map -> 0/255 binary at `level` (where ink starts: `ink_start`)."""
+    _, binary = cv2.threshold(ink, level, 255, cv2.THRESH_BINARY)
     return binary
 
 
@@ -233,8 +238,8 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto",
         gray = cv2.bitwise_not(gray)
     bg = background(gray)
     ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0), bg)  # blur: camera noise, halftone dots
-    start = ink_level(ink)
-    return Prepared(ink=ink, binary=threshold(ink, start), scale=scale, light_ink=light, sharp=ink_map(gray, bg),
+    start, binary = ink_start(ink)
+    return Prepared(ink=ink, binary=binary, scale=scale, light_ink=light, sharp=ink_map(gray, bg),
                     ink_start=start, zoom=zoom)
 
 

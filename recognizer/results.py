@@ -20,6 +20,13 @@ import numpy as np
 Box = tuple[int, int, int, int]  # x, y, w, h in input pixels
 
 
+def union_box(boxes) -> Box:
+    """The smallest (x, y, w, h) holding all the boxes (a number's digits, a candidate's pieces)."""
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
 def at_edge(box, width: float, height: float, margin: float) -> bool:
     """Does a box come within `margin` px of a width x height frame's border (a digit cut by it)?"""
     x, y, w, h = box

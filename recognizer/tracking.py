@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recognizer.results import Digit, Number, Rejected, Results, at_edge
+from recognizer.results import Digit, Number, Rejected, Results, at_edge, union_box
 
 NUM_DIGITS = 10
 
@@ -184,14 +184,6 @@ class DigitTracker:
         results.digits = kept
         results.numbers = relabel_numbers(results.numbers, kept)
         return results
-
-
-def union_box(boxes) -> tuple[int, int, int, int]:
-    x0 = min(b[0] for b in boxes)
-    y0 = min(b[1] for b in boxes)
-    x1 = max(b[0] + b[2] for b in boxes)
-    y1 = max(b[1] + b[3] for b in boxes)
-    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
 def relabel_numbers(numbers: list[Number], kept: list[Digit]) -> list[Number]:

@@ -196,7 +196,7 @@ def test_cheques_on_textured_paper_are_read(recognizer, realworld):
     for row in rows:
         image = cv2.imread(str(folder / row["file"]))
         ink = preprocess.prepare(image).ink
-        if preprocess.textured(ink, preprocess.OTSU_SHARE * preprocess.otsu_level(ink)):
+        if preprocess.textured(preprocess.threshold(ink, preprocess.OTSU_SHARE * preprocess.otsu_level(ink))):
             textured += 1
             right += _text(recognizer(image)) == row["label"]
     assert textured >= 50 and right >= 0.68 * textured, (right, textured)

@@ -18,7 +18,7 @@ from recognizer.forms.page import Page, orientations, sheet_quad, to_gray_u8, tu
 from recognizer.forms.register import register
 from recognizer.forms.template import Template
 from recognizer.normalize import normalize_batch
-from recognizer.results import Digit, Number, Rejected, Results
+from recognizer.results import Digit, Number, Rejected, Results, union_box
 
 MAX_SIDE = 1600  # px: a bigger photo is read from a copy this size (a 12 MP phone photo: 4x faster)
 SURE_NOT_DIGIT = 0.9  # template fields drop a crop only when "not a digit" is this likely
@@ -241,10 +241,3 @@ class FormReader:
         box = box_to_input(cut.to_input, cut.outline)
         return FieldResult(cut.name, cut.kind, text, digits, box, cells, flags,
                            spec.type if spec is not None else "digits")
-
-
-def union_box(boxes) -> tuple[int, int, int, int]:
-    """The smallest (x, y, w, h) holding all the boxes."""
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
-    return x0, y0, x1 - x0, y1 - y0
