@@ -212,6 +212,11 @@ def strokes_over(ink: np.ndarray, binary: np.ndarray, clean: np.ndarray, lines: 
     return ((ink > cut) & on).view(np.uint8) * 255
 
 
+def slender(box: tuple[int, int, int, int]) -> bool:
+    """Thin and upright enough to be a piece of a vertical line (and to be read as a 1)."""
+    return box[2] <= REMNANT_SLENDER * box[3]
+
+
 def is_remnant(box: tuple[int, int, int, int], lines: np.ndarray) -> bool:
     """A thin upright piece in line with a removed vertical line: a bit of a broken grid line.
 
@@ -220,7 +225,7 @@ def is_remnant(box: tuple[int, int, int, int], lines: np.ndarray) -> bool:
     above or below it.
     """
     x, y, w, h = box
-    if w > REMNANT_SLENDER * h or not lines.any():
+    if not slender(box) or not lines.any():
         return False
     reach = max(2, h // 2)
     above = lines[max(0, y - reach): y, x: x + w]

@@ -36,6 +36,7 @@ BORDER_SLANT = 3  # box borders are nearly straight (scans, flat photos)
 BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
 BAR_SHARE = 0.4  # a straight run this share of the typical digit height thick is a thing (a pen), not a line ...
 BAR_MIN = 12  # ... and at least this many pixels thick
+FAINT_SHARE = 0.6  # a faint line broken into dashes at the pen's threshold is whole at this share of it
 OBJECT_TALL = 2.0  # a candidate read as a digit this many typical digit heights tall ...
 OBJECT_STROKE = 1.8  # ... whose strokes are this many times the writing's width is a thing (a pen, a finger) ...
 OBJECT_HUGE = 3.0  # ... as is one this many typical heights tall, whatever its strokes
@@ -269,7 +270,28 @@ def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
     if found and border < first and _has_borders(boxes, border):
         clean, _ = lines.remove_lines(clean, length=border, slant=BORDER_SLANT)
         found = cand.find_candidates(prep.ink, clean, prep.sharp)
-    return [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
+    found = [c for c in found if not c.specks and not lines.is_remnant(c.box, ruled)]
+    return [c for c in found if not (lines.slender(c.box) and faint_dash(prep, c.box, first))]
+
+
+def faint_dash(prep: preprocess.Prepared, box, length: int) -> bool:
+    """Is this thin upright piece a dash of a faint vertical line (`lines.is_remnant`), the line
+    being found in the ink map thresholded at FAINT_SHARE of where the pen's ink starts?
+
+    A faint printed grid seen small (a Sudoku at webcam size, a phone photo
+    at half size) thresholds at the pen's level into dashes, each shorter
+    than a line and each a perfect 1. Lower down the same line is whole.
+    Only the strip the line would run through is thresholded again, and
+    nothing is removed: at the lower level the pen's strokes merge with
+    nearby lines and the paper's texture, and removing the lines found there
+    cut the digits (ORAND strings 81% -> 68% exact). Hand-filled Sudoku
+    photos at half size: F1 0.922 -> 0.940, 9 false 1s fewer.
+    """
+    x, y, w, h = box
+    x0, y0 = max(0, x - lines.SLANT_PX), max(0, y - length)
+    strip = prep.ink[y0: y + h + length, x0: x + w + lines.SLANT_PX]
+    runs = lines.line_mask(preprocess.threshold(strip, FAINT_SHARE * prep.ink_start), length, horizontal=False)
+    return lines.is_remnant((x - x0, y - y0, w, h), runs)
 
 
 def _carried(found: list[cand.Candidate], doubted: set[int]) -> set[int]:
