@@ -24,7 +24,9 @@ Sets (each skipped with a note when its folder is absent):
 - tilted: the same pages held turned by 8-25 degrees either way, on a desk
   (a webcam user rarely holds paper level; pipeline.locate turns them back).
 - pens: the same pages with a pen and the hand holding it in view (a webcam
-  sees them as often as not); adds the digits reported on the pen or hand.
+  sees them as often as not); adds the digits reported on the pen or hand, and
+  of those the false ones (on no true digit: a digit half under the hand and
+  read right is not one).
 - squared: pages of the same kind on squared paper (a maths exercise book,
   graph paper), the grid crossing the digits; other pages, as the grid takes
   its own draws.
@@ -50,7 +52,7 @@ SCENE_SETS = {"scenes": {}, "tilted": {"tilt": TILT}, "pens": {"pen": True},  # 
               "squared": {"squared": True}}
 SCENE_VARIANT_ROWS = {  # set: (caption of its F1, figure, its label) in the table
     "tilted": (f"pages turned {TILT[0]:.0f}-{TILT[1]:.0f} deg", "off_digit_per_image", "false digits/img on clutter"),
-    "pens": ("a pen and a hand in view", "on_pen_per_image", "digits/img on the pen or hand"),
+    "pens": ("a pen and a hand in view", "off_pen_per_image", "false digits/img on the pen or hand"),
     "squared": ("pages of squared paper", "off_digit_per_image", "false digits/img on clutter"),
 }
 
@@ -225,7 +227,8 @@ def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True,
     tilt (lo, hi): each page held turned by lo-hi degrees, either way (a webcam user
     rarely holds paper level); the pages are the same as without, only turned.
     pen: a pen and the hand holding it in view over each page (training.scenes.hold_pen);
-    adds "on_pen_per_image", the digits reported on them.
+    adds "on_pen_per_image", the digits reported on them, and "off_pen_per_image", those of them
+    on no true digit (a digit half under the hand, read, is no false digit).
     squared: the digits written on squared paper (a maths exercise book), its grid
     lines crossing them.
     """
@@ -237,7 +240,7 @@ def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True,
     turns = np.random.default_rng(seed + 1)  # its own draws: the pages stay those of the level set
     pens = np.random.default_rng(seed + 2)
     name = "tilted" if tilt else "pen" if pen else "squared" if squared else "scene"
-    tp = fp = fn = off = found = total = read = count = on_pen = 0
+    tp = fp = fn = off = found = total = read = count = on_pen = off_pen = 0
     for k in range(n):
         angle = float(turns.uniform(*tilt) * turns.choice([-1, 1])) if tilt else 0.0
         image, gts, nums = make_scene(rng, xt, yt, clutter_marks=None if clutter else 0, tilt=angle,
@@ -245,7 +248,8 @@ def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True,
         held = hold_pen(image, pens) if pen else None
         res = rec(image, source=f"{name}{k}")
         if held is not None:
-            on_pen += sum(held[y:y + h, x:x + w].mean() > 127 for x, y, w, h in (d.box for d in res.digits))
+            over = [(x, y, w, h) for x, y, w, h in (d.box for d in res.digits) if held[y:y + h, x:x + w].mean() > 127]
+            on_pen, off_pen = on_pen + len(over), off_pen + off_digits(over, gts)
         if k < 4:
             gallery.add(f"{name}{k}", image, res)
         a, b, c = match([(d.digit, d.box) for d in res.digits], gts)
@@ -258,7 +262,7 @@ def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True,
     return {"f1": f1(tp, fp, fn), "false_per_image": fp / max(1, n), "off_digit_per_image": off / max(1, n),
             "misread_per_image": (fp - off) / max(1, n), "tp": tp, "fp": fp, "fn": fn,
             "candidate_recall": found / max(1, total), "numbers_exact": read / max(1, count), "n": n,
-            **({"on_pen_per_image": on_pen / max(1, n)} if pen else {})}
+            **({"on_pen_per_image": on_pen / max(1, n), "off_pen_per_image": off_pen / max(1, n)} if pen else {})}
 
 
 def table(report: dict) -> str:
