@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recognizer.classifier import DigitClassifier  # noqa: E402
+from recognizer.evaluate import cell_polygon  # noqa: E402
 from recognizer.forms.reader import FormReader  # noqa: E402
 from recognizer.forms.template import load_template  # noqa: E402
 
@@ -82,8 +83,7 @@ def bench_markus(clf) -> None:
 
 
 def cell_quads(rows):
-    return [np.float32([[float(c["x_" + p]), float(c["y_" + p])] for p in ("tl", "tr", "br", "bl")])
-            for c in rows]
+    return [cell_polygon(c) for c in rows]
 
 
 def score_sudoku(result, rows) -> tuple[int, int, int]:

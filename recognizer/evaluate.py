@@ -137,8 +137,7 @@ def eval_sudoku(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
         res = rec(image, source=photo)
         gallery.add("sudoku_" + Path(photo).stem, image, res)
         mine = [c for c in cells if c["photo"] == photo]
-        polys = [np.float32([[float(c["x_" + k]), float(c["y_" + k])]
-                             for k in ("tl", "tr", "br", "bl")]) for c in mine]
+        polys = [cell_polygon(c) for c in mine]
         hit = set()
         for d in res.digits:
             cx, cy = d.box[0] + d.box[2] / 2, d.box[1] + d.box[3] / 2
@@ -160,6 +159,11 @@ def eval_sudoku(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
                 total += 1
                 found += any(_fits_cell(b, p) for b in boxes)
     return {"f1": f1(tp, fp, fn), "tp": tp, "fp": fp, "fn": fn, "candidate_recall": found / max(1, total)}
+
+
+def cell_polygon(cell: dict) -> np.ndarray:
+    """A Sudoku cell's four corners (a row of CELLS.csv) as a float32 polygon, in the photo's pixels."""
+    return np.float32([[float(cell["x_" + k]), float(cell["y_" + k])] for k in ("tl", "tr", "br", "bl")])
 
 
 def _fits_cell(box, poly: np.ndarray) -> bool:

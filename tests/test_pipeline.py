@@ -206,15 +206,15 @@ def test_a_faint_grid_seen_small_is_not_read_as_ones(recognizer, realworld):
     """Hand-filled Sudoku photos at half size (640x480, as a webcam sees the page): the faint grid
     thresholds into dashes too short to be lines, each a perfect 1. Found as lines in the ink
     thresholded lower, they are dropped: 15 digits read on the grid lines of two photos before, 4 now."""
+    from recognizer.evaluate import _read_csv, cell_polygon
+
     folder = realworld / "sudoku_wicht_handfilled"
     if not folder.is_dir():
         pytest.skip(f"real-world data absent: {folder}")
-    with open(folder / "CELLS.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = _read_csv(folder / "CELLS.csv")
     on_grid = read = 0
     for photo in ("photos/natural_image2002.jpg", "photos/natural_image2005.jpg"):
-        cells = [0.5 * np.float32([[float(r["x_" + k]), float(r["y_" + k])] for k in ("tl", "tr", "br", "bl")])
-                 for r in rows if r["photo"] == photo]
+        cells = [0.5 * cell_polygon(r) for r in rows if r["photo"] == photo]
         inner = [c.mean(axis=0) + 0.7 * (c - c.mean(axis=0)) for c in cells]  # a cell less its borders
         grid = cv2.convexHull(np.vstack(cells))
         image = cv2.imread(str(folder / photo))
