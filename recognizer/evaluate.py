@@ -97,6 +97,11 @@ def off_digits(boxes: list, gts: list) -> int:
     return sum(not any(on(b, g) for _, g in gts) for b in boxes)
 
 
+def on_mask(boxes: list, mask: np.ndarray) -> list:
+    """The boxes lying mostly on a 0/255 mask (the pen and hand held over a page)."""
+    return [(x, y, w, h) for x, y, w, h in boxes if mask[y:y + h, x:x + w].mean() > 127]
+
+
 def located(boxes: list, gts: list) -> int:
     """How many ground-truth digits have some proposed box on them (detection recall)."""
     return sum(any(on(b, g) for b in boxes) for _, g in gts)
@@ -252,7 +257,7 @@ def eval_scenes(rec: Recognizer, n: int, gallery: Gallery, clutter: bool = True,
         held = hold_pen(image, pens) if pen else None
         res = rec(image, source=f"{name}{k}")
         if held is not None:
-            over = [(x, y, w, h) for x, y, w, h in (d.box for d in res.digits) if held[y:y + h, x:x + w].mean() > 127]
+            over = on_mask([d.box for d in res.digits], held)
             on_pen, off_pen = on_pen + len(over), off_pen + off_digits(over, gts)
         if k < 4:
             gallery.add(f"{name}{k}", image, res)
