@@ -4,6 +4,7 @@
     python -m recognizer.evaluate --sets orand --orand-split train --orand-limit 400   # a second check
     python -m recognizer.evaluate --sets scenes --seed 7                                # other scenes
     python -m recognizer.evaluate --sets sudoku,orand --shrink 0.5                      # small real digits
+    python -m recognizer.evaluate --sets kubiesa,filippo,marks --scenes 0               # realworld2 sets only
 
 Sets (each skipped with a note when its folder is absent):
 - sudoku: hand-filled Sudoku photos. A detection counts in the cell holding its
@@ -30,15 +31,37 @@ Sets (each skipped with a note when its folder is absent):
 - squared: pages of the same kind on squared paper (a maths exercise book,
   graph paper), the grid crossing the digits; other pages, as the grid takes
   its own draws.
-Prints a table and writes JSON (default runs/evaluate/core.json).
+Sets of ../shared/data/realworld2 (--data2; recognizer/evaluate_realworld2.py):
+- kubiesa: newspaper Sudokus filled in by hand, phone photos (train + val). Its
+  labels do not tell printed clues from handwriting, so ALL digit cells are
+  scored, as in sudoku (box centre in the cell): right digit = hit (one per cell),
+  a wrong or second digit, or any digit in a blank cell = false; cells of small
+  pencilled candidates and everything outside the grid are ignored. Photos with
+  no digit at all are counted: a whole photo lost is a failure F1 hides.
+- filippo, bikz05, vinay0410, agnimish: strings per photo, no boxes: digit F1 of
+  the digits read against the label's as multisets, per photo; "strings exact"
+  when the digits in reading order (lines by vertical centres, '/' between
+  lines) equal the label.
+- xwlu: one big digit per webcam frame; the most confident digit read must be
+  the label, every other digit read is false.
+- marks: a marks form; each field's digits (box centre in it) left to right must
+  read its label ("fields exact"); digit F1 inside the fields; the IGNORE box is
+  not scored, digits outside every field are counted (printed digits are many
+  on the form: no target, a trend to watch).
+- divyakh: two videos of "6885", each clean frame (LABELS.csv) read on its own,
+  digit F1 per frame as for the strings; the screen recording is cut to its
+  webcam image (the window around it prints pixel coordinates).
+Prints a table and the seconds each set took; writes JSON (default runs/evaluate/core.json).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import functools
 import json
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -47,6 +70,8 @@ import numpy as np
 from recognizer.pipeline import Recognizer
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld"
+DATA2 = DATA.parent / "realworld2"
+SETS2 = "kubiesa,filippo,bikz05,vinay0410,agnimish,xwlu,marks,divyakh"  # scored in evaluate_realworld2
 TILT = (8.0, 25.0)  # degrees either way the "tilted" scenes are turned
 SCENE_SETS = {"scenes": {}, "tilted": {"tilt": TILT}, "pens": {"pen": True},  # set: eval_scenes options
               "squared": {"squared": True}}
@@ -304,6 +329,9 @@ def table(report: dict) -> str:
             s = report[name]
             rows.append((name, f"F1 {s['f1']:.3f} ({caption})", ""))
             rows.append(("", f"{label} {s[key]:.3f}", ""))
+    from recognizer.evaluate_realworld2 import table_rows  # it imports this module's helpers
+
+    rows += table_rows(report)
     for note in report.get("skipped", []):
         rows.append(("skipped", note, ""))
     lines += [f"{a:<8} {b:<34} {c:<10}" for a, b, c in rows]
@@ -326,9 +354,31 @@ class Shrunk:
         return res
 
 
+@contextlib.contextmanager
+def _timed(report: dict, name: str):
+    """Record the seconds a set took in report["seconds"] (the sets differ a hundredfold)."""
+    t = time.perf_counter()
+    yield
+    report["seconds"][name] = round(time.perf_counter() - t, 2)
+
+
+def run_real(real: dict, sets: list, root: Path, rec, gallery: Gallery, report: dict) -> None:
+    """Run the chosen sets of real data {name: (folder under root, function(rec, root, gallery))},
+    each skipped with a note when its folder is absent."""
+    for name, (sub, fn) in real.items():
+        if name not in sets:
+            continue
+        if not (root / sub).is_dir():
+            report["skipped"].append(f"{name}: {root / sub} absent")
+            continue
+        with _timed(report, name):
+            report[name] = fn(rec, root, gallery)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(DATA), help="realworld data folder")
+    ap.add_argument("--data2", default=str(DATA2), help="realworld2 data folder")
     ap.add_argument("--model", default=None, help="tflite model (default assets/models/digits.tflite)")
     ap.add_argument("--conf", type=float, default=None, help="minimum digit confidence (default: Recognizer's)")
     ap.add_argument("--scenes", type=int, default=150, help="number of synthetic scenes (0 to skip)")
@@ -336,7 +386,7 @@ def main(argv=None) -> int:
     ap.add_argument("--orand-split", default="test", choices=("test", "train"),
                     help="ORAND split (train: a second check that is not the reported figure)")
     ap.add_argument("--orand-limit", type=int, default=0, help="only the first N ORAND strings (0: all)")
-    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted,pens,squared",
+    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted,pens,squared," + SETS2,
                     help="comma-separated sets to run")
     ap.add_argument("--json", default="runs/evaluate/core.json", help="where to write the figures")
     ap.add_argument("--gallery", default=None, help="folder for annotated PNGs of some inputs")
@@ -356,17 +406,17 @@ def main(argv=None) -> int:
     orand = functools.partial(eval_orand, split=args.orand_split, limit=args.orand_limit)
     real = {"sudoku": ("sudoku_wicht_handfilled", eval_sudoku), "orand": ("orand_car_a", orand),
             "markus": ("markus_student_number", eval_markus), "phone": ("hikaruikebe_phone", eval_phone)}
-    for name, (sub, fn) in real.items():
-        if name not in sets:
-            continue
-        if not (root / sub).is_dir():
-            report["skipped"].append(f"{name}: {root / sub} absent")
-            continue
-        report[name] = fn(rec, root, gallery)
+    from recognizer.evaluate_realworld2 import SETS as REAL2  # lazily: it imports this module
+
+    report["seconds"] = {}
+    run_real(real, sets, root, rec, gallery, report)
+    run_real(REAL2, sets, Path(args.data2), rec, gallery, report)
     for name, options in SCENE_SETS.items():
         if name in sets and args.scenes > 0:
-            report[name] = eval_scenes(rec, args.scenes, gallery, seed=args.seed, **options)
+            with _timed(report, name):
+                report[name] = eval_scenes(rec, args.scenes, gallery, seed=args.seed, **options)
     print(table(report))
+    print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report["seconds"].items()))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from recognizer import paper
+
 MAX_SIDE = 1280  # long side of the working image: enough for digits of ~15 px on a 12 Mpx photo
 BACKGROUND_SIDE = 320  # the lighting is estimated on an image this size (it varies slowly)
 BACKGROUND_KERNEL = 0.045  # max-filter size, share of the long side: wider than any pen stroke
@@ -60,13 +62,18 @@ class Prepared:
         return x0, y0, x1 - x0, y1 - y0
 
 
-def to_gray8(frame: np.ndarray) -> np.ndarray:
-    """Gray/BGR/BGRA, 8 or 16 bit or float -> uint8 gray."""
+def to_uint8(frame: np.ndarray) -> np.ndarray:
+    """Gray/BGR/BGRA, 8 or 16 bit or float -> uint8 gray (2-D) or BGR, colour kept.
+
+    Colour is kept because a gray conversion loses pens: orange, yellow and light
+    green ink on white paper are nearly as bright as the paper in gray, while
+    one of their channels is far darker (`ink_map`).
+    """
     img = np.asarray(frame)
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[:, :, :3]
     if img.dtype == np.uint8:
         return img
     img = img.astype(np.float32)
@@ -78,13 +85,19 @@ def to_gray8(frame: np.ndarray) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def to_gray8(frame: np.ndarray) -> np.ndarray:
+    """Gray/BGR/BGRA, 8 or 16 bit or float -> uint8 gray."""
+    img = to_uint8(frame)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+
+
 def working_size(gray: np.ndarray, max_side: int = MAX_SIDE, zoom: float = 1.0) -> tuple[np.ndarray, float]:
     """Shrink big photos so the cost per frame does not grow with the camera's megapixels.
 
     zoom > 1 enlarges that working image (digits too small to threshold and cut
-    well, see pipeline.locate).
+    well, see pipeline.locate). Gray or colour alike.
     """
-    h, w = gray.shape
+    h, w = gray.shape[:2]
     scale = min(1.0, max_side / max(h, w)) * zoom
     if scale != 1.0:
         size = (round(w * scale), round(h * scale))
@@ -94,7 +107,7 @@ def working_size(gray: np.ndarray, max_side: int = MAX_SIDE, zoom: float = 1.0) 
 
 def shrink(gray: np.ndarray, side: int) -> np.ndarray:
     """A copy about `side` px on its long side, by a whole factor (OpenCV's fast area path)."""
-    h, w = gray.shape
+    h, w = gray.shape[:2]
     f = max(1, max(h, w) // side)
     if f == 1:
         return gray
@@ -129,7 +142,7 @@ def background(gray: np.ndarray) -> np.ndarray:
     Its width is that of several digits, not the max filter's: a closing that
     narrow also dims the heavy, tight loops of a cheque's digits.
     """
-    h, w = gray.shape
+    h, w = gray.shape[:2]
     small = shrink(gray, BACKGROUND_SIDE)
     k = max(3, int(BACKGROUND_KERNEL * max(small.shape)) | 1)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
@@ -139,14 +152,32 @@ def background(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def ink_map(gray: np.ndarray, bg: np.ndarray | None = None) -> np.ndarray:
-    """Dark-ink gray -> uint8 ink strength (paper 0): divide by the background, then invert.
+def ink_map(image: np.ndarray, bg: np.ndarray | None = None) -> np.ndarray:
+    """Dark ink on paper, gray or BGR -> uint8 ink strength (paper 0): how much darker than the
+    paper each pixel is, or, in colour, how far from the paper's own colour, whichever is more.
 
-    Division rather than subtraction: a shadow scales paper and ink alike.
+    Division by the background, not subtraction: a shadow scales paper and ink
+    alike. In colour each channel is divided by the paper's brightness in that
+    channel, so paper is white whatever its colour (cream, a yellow pad) and
+    what is left is the ink: its darkness (gray) or its colour (the spread of
+    its channels, `colour_ink`). Orange, yellow and light green marker are
+    nearly as bright as the paper and vanished in gray; black and blue pen,
+    pencil and the printed rules are neutral or dark, and keep exactly the
+    strength gray gave them, so every rule tuned on gray still holds for them.
     """
-    bg = background(gray) if bg is None else bg
-    ratio = cv2.divide(gray, bg, scale=255)  # paper ~255 everywhere, ink darker
-    return cv2.subtract(255, ratio)
+    bg = background(image) if bg is None else bg
+    ratio = cv2.divide(image, bg, scale=255)  # paper ~255 everywhere, ink darker
+    if ratio.ndim == 2:
+        return cv2.subtract(255, ratio)
+    dark = cv2.subtract(255, cv2.cvtColor(ratio, cv2.COLOR_BGR2GRAY))
+    return cv2.max(dark, colour_ink(ratio))
+
+
+def colour_ink(ratio: np.ndarray) -> np.ndarray:
+    """How coloured a paper-divided BGR image is: its brightest channel minus its darkest (0 on
+    white, black and gray; 255 on pure orange or yellow)."""
+    b, g, r = cv2.split(ratio)
+    return cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
 
 
 # OpenCV >= 4.11 can compute a threshold without writing the thresholded image (DRYRUN); older
@@ -229,17 +260,26 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto",
     """Any frame -> Prepared (ink map + binary at working size, scale, polarity).
 
     polarity: "auto" guesses from the frame, "dark" = dark ink on light paper,
-    "light" = light ink (chalk, white pen) on a dark ground.
+    "light" = light ink (chalk, white pen) on a dark ground. A page seen on a
+    darker surround (`paper.find_pages`: a desk, a dark room behind a held
+    sheet) is pen on paper whatever the rest of the frame holds, and only the
+    page is read: the surround's own texture (wood grain, fabric) divided by
+    its dark background is as contrasted as ink.
     zoom: enlarge the working image this much (small digits).
     """
-    gray, scale = working_size(to_gray8(frame), max_side, zoom)
-    light = ink_is_light(gray) if polarity == "auto" else polarity == "light"
+    image, scale = working_size(to_uint8(frame), max_side, zoom)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    pages = paper.find_pages(gray) if polarity != "light" else None
+    light = polarity == "light" or (polarity == "auto" and pages is None and ink_is_light(gray))
     if light:
-        gray = cv2.bitwise_not(gray)
-    bg = background(gray)
-    ink = ink_map(cv2.GaussianBlur(gray, (3, 3), 0), bg)  # blur: camera noise, halftone dots
+        image = cv2.bitwise_not(image)
+    bg = background(image)
+    ink = ink_map(cv2.GaussianBlur(image, (3, 3), 0), bg)  # blur: camera noise, halftone dots
+    sharp = ink_map(image, bg)
+    if pages is not None:  # the desk, sofa or room around the page is not read
+        ink, sharp = cv2.bitwise_and(ink, pages), cv2.bitwise_and(sharp, pages)
     start, binary = ink_start(ink)
-    return Prepared(ink=ink, binary=binary, scale=scale, light_ink=light, sharp=ink_map(gray, bg),
+    return Prepared(ink=ink, binary=binary, scale=scale, light_ink=light, sharp=sharp,
                     ink_start=start, zoom=zoom)
 
 

@@ -7,9 +7,9 @@ help; worker processes do. Measured on the 2-core machine, 80 demo frames in
 one run: 2 threads 1.0-1.1x, 2 processes 1.9x while a core was free (no gain
 when another job holds one: the app then defaults to one). Each worker process builds its own
 Recognizer once. Frames go to the workers in runs of RUN consecutive frames, one
-task per run, each run to the next worker in turn; a frame travels in gray (the
-recognizer's own first step, a third of the bytes) through memory shared with
-the workers (FrameRing), and Results come back pickled. Results are handed back
+task per run, each run to the next worker in turn; a frame travels in colour
+(the ink map reads pens of any colour: preprocess.ink_map) through memory shared
+with the workers (FrameRing), and Results come back pickled. Results are handed back
 in the order the frames were read, and every frame still goes through ONE
 classifier call. A live camera uses the in-process recognizer: there the
 newest frame and the lowest latency matter, not throughput.
@@ -35,7 +35,7 @@ import numpy as np
 
 from recognizer.capture import Frame, SourceError
 from recognizer.pipeline import Recognizer
-from recognizer.preprocess import to_gray8
+from recognizer.preprocess import to_uint8
 from recognizer.results import Results
 
 _WORKER = None  # the Recognizer of a worker process
@@ -46,7 +46,7 @@ _RING = None  # a worker process's view of the main process's FrameRing (fork on
 
 
 class FrameRing:
-    """Gray frames handed to forked worker processes through memory they share with the main
+    """Colour frames handed to forked worker processes through memory they share with the main
     process, instead of pickled through a pipe.
 
     An anonymous shared mapping made before the workers are forked is the same memory in
@@ -57,17 +57,17 @@ class FrameRing:
     """
 
     def __init__(self, slots: int, width: int, height: int):
-        self.slots, self.shape = slots, (height, width)
-        self.size = width * height
+        self.slots, self.shape = slots, (height, width, 3)
+        self.size = width * height * 3
         self._mem = mmap.mmap(-1, slots * self.size)
 
-    def put(self, index: int, gray: np.ndarray) -> int | None:
-        """Copy a frame into its slot; its slot number, or None when it does not fit (a stream
-        that changed size: that frame is sent pickled)."""
-        if gray.shape != self.shape:
+    def put(self, index: int, image: np.ndarray) -> int | None:
+        """Copy a BGR frame into its slot; its slot number, or None when it does not fit (a stream
+        that changed size, a gray one: that frame is sent pickled)."""
+        if image.shape != self.shape:
             return None
         slot = index % self.slots
-        np.copyto(self.view(slot), gray)
+        np.copyto(self.view(slot), image)
         return slot
 
     def view(self, slot: int) -> np.ndarray:
@@ -113,7 +113,7 @@ def _start_worker(recognizer_kwargs: dict, ring: FrameRing | None = None) -> Non
 
 
 def _recognize_run_in_worker(items: list[tuple], conf: float) -> list[tuple[Results, float]]:
-    """A run of consecutive frames, each (gray frame or its FrameRing slot, name, index, time),
+    """A run of consecutive frames, each (frame or its FrameRing slot, name, index, time),
     -> (Results, seconds recognizing) for each, in the same order."""
     _WORKER.conf = conf
     out = []
@@ -236,12 +236,11 @@ class Recognition:
         self.recognizer.debug.clear()
 
     def _hand_over(self, image: np.ndarray) -> np.ndarray | int:
-        """What is sent for a frame: its slot in the shared FrameRing, else the gray frame itself
-        (gray: the recognizer's first step anyway, a third of the bytes)."""
-        gray = to_gray8(image)
-        slot = self._ring.put(self._handed, gray) if self._ring is not None else None
+        """What is sent for a frame: its slot in the shared FrameRing, else the 8-bit frame itself."""
+        image = to_uint8(image)
+        slot = self._ring.put(self._handed, image) if self._ring is not None else None
         self._handed += 1
-        return gray if slot is None else slot
+        return image if slot is None else slot
 
     def _next_pool(self) -> ProcessPoolExecutor:
         """Runs go to the workers in turn: a worker then mostly sees neighbouring frames, whose

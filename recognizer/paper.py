@@ -1,0 +1,129 @@
+"""Where the paper is: the page(s) of a frame seen on a darker surround (a desk, a dark room).
+
+People photograph a note lying on a desk, or hold a sheet up to a webcam in
+front of a dark room. Judged over the whole frame, the bright page is then the
+minority that differs from a dark ground: it was taken for chalk on a board,
+inverted, and nothing on it was read, while the desk's grain, divided by its
+own dark background, was as contrasted as ink and read as 1s and 7s. A page is
+found first, by what makes it a page, before anything is decided for the frame:
+
+- it is bright: on the bright side of the frame's Otsu split;
+- it is large: PAGE_MIN of the frame at least;
+- its surround is clearly darker (SURROUND_DARKER), not the same paper's
+  own patches of pattern or shade;
+- it is one solid convex piece once its writing is closed over (a sheet, seen
+  in perspective, is a convex quadrilateral; fingers over its edge nick it).
+
+Such a page decides the polarity: pen on paper. The bright side of a page in
+a lamp's shadow is its lit part only; its shadowed part, writing and all,
+belongs to it too. What tells the two apart from the desk is the edge: the
+step from the desk to the paper takes a few pixels, where a shadow falling
+across a page fades over many. So the page grows from its bright side over
+all it reaches without crossing a sharp edge, and the rest is left out.
+
+A frame that is paper all over (a scan, a page filling the view, a
+whiteboard) or a dark board with chalk has no page in this sense, and is
+read whole as before.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+PAGE_SIDE = 320  # pages are looked for on a copy this size: their edges are long and straight
+PAGE_MIN = 0.08  # a page covers at least this share of the frame ...
+PAGE_ALL = 0.9  # ... and less than this: a frame paper all over but for a margin (or strokes cut by its edge) has no surround
+SURROUND_DARKER = 0.7  # a page's surround is at most this share of its brightness (a desk, a dark room) ...
+SHADE = 0.45  # ... and one darker than this share is no paper in a shadow (a dark desk, a dark room)
+PAGE_SOLID = 0.85  # a page, its writing filled in, fills this share of its convex hull
+WRITING_CLOSE = 0.04  # the closing that fills the writing in: this share of the long side (wider than strokes)
+EDGE_PX = 4.0  # a page's edge goes from surround to paper within this many px of the copy; a shadow's does not
+
+
+def find_pages(gray: np.ndarray) -> np.ndarray | None:
+    """Where the frame's pages are, or None when it has none on a darker surround.
+
+    A 0/255 mask the frame's size: the pages, each grown from its bright side
+    (`_bright_pages`) over whatever it reaches without crossing a sharp edge
+    (`_grown`). When that is no page's shape any more, or nearly the whole
+    frame, it leaked through a faint bit of an edge, or the frame is paper all
+    over, lit and in shade: the surround's brightness tells which (SHADE).
+    Paper in shade: all of the frame, read as pen on paper. A surround darker
+    than any shade: the bright side alone.
+    """
+    small = _shrink(gray)
+    core = _bright_pages(small)
+    if core is None:
+        return None
+    paper, surround = float(np.median(small[core > 0])), float(np.median(small[core == 0]))
+    if surround > SURROUND_DARKER * paper:
+        return None  # no darker surround: bright patches of the paper itself (a patterned cheque)
+    edges = _sharp_edges(small, paper - surround)
+    pages = _grown(core, edges)
+    h, w = gray.shape[:2]
+    contours, _ = cv2.findContours(pages, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if np.count_nonzero(pages) >= PAGE_ALL * pages.size or not all(_page_shaped(c, pages.size) for c in contours):
+        if surround >= SHADE * paper:
+            return np.full((h, w), 255, np.uint8)  # paper in shade, perhaps: pen on paper, all of it read
+        pages = core  # a surround too dark to be paper: the growth leaked through a faint bit of the edge
+    pages = cv2.erode(pages, np.ones((3, 3), np.uint8))  # the edge's own blur is not ink on the page
+    return cv2.threshold(cv2.resize(pages, (w, h), interpolation=cv2.INTER_LINEAR), 127, 255, cv2.THRESH_BINARY)[1]
+
+
+def _bright_pages(small: np.ndarray) -> np.ndarray | None:
+    """0/255 mask of the large, solid pieces of the bright side of the frame's Otsu split, their
+    writing closed over; None when there is none or it covers the whole frame."""
+    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    k = max(3, int(WRITING_CLOSE * max(small.shape)) | 1)
+    padded = cv2.copyMakeBorder(bright, k, k, k, k, cv2.BORDER_CONSTANT, value=0)  # no closing over the border:
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))[k:-k, k:-k]  # a desk's sliver stays
+    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    mask = np.zeros_like(small)
+    cv2.drawContours(mask, [c for c in contours if _page_shaped(c, small.size)], -1, 255, cv2.FILLED)
+    return mask if PAGE_MIN * mask.size <= np.count_nonzero(mask) < PAGE_ALL * mask.size else None
+
+
+def _grown(core: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The pages' bright side and every piece of the frame, cut along its sharp edges, that
+    overlaps it: the part of a page in a shadow joins the lit part (no sharp edge between
+    them), the desk does not (the page's edge is one). Holes (the writing) filled."""
+    _, labels = cv2.connectedComponents(cv2.bitwise_not(edges), connectivity=4)
+    touched = np.unique(labels[cv2.erode(core, np.ones((3, 3), np.uint8)) > 0])
+    grown = np.where(np.isin(labels, touched[touched > 0]), 255, core).astype(np.uint8)
+    joined = cv2.morphologyEx(grown, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))  # across the edges' own width
+    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    pages = np.zeros_like(core)
+    cv2.drawContours(pages, contours, -1, 255, cv2.FILLED)
+    return pages
+
+
+def _shrink(gray: np.ndarray) -> np.ndarray:
+    """A copy about PAGE_SIDE px on its long side (area-averaged: the paper's grain is gone)."""
+    h, w = gray.shape[:2]
+    f = PAGE_SIDE / max(h, w)
+    if f >= 1.0:
+        return gray
+    return cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def _page_shaped(contour: np.ndarray, frame_area: int) -> bool:
+    """Large and solid: PAGE_MIN of the frame, PAGE_SOLID of its convex hull."""
+    area = cv2.contourArea(contour)
+    if area < PAGE_MIN * frame_area:
+        return False
+    return area >= PAGE_SOLID * cv2.contourArea(cv2.convexHull(contour))
+
+
+def _sharp_edges(small: np.ndarray, step: float) -> np.ndarray:
+    """0/255: where the brightness climbs `step` (from the surround to the paper) within EDGE_PX
+    pixels, widened by a pixel so that the pieces it bounds do not touch.
+
+    A page's edge and the strokes of writing are that sharp; a shadow's edge,
+    fading over many pixels, is not.
+    """
+    blurred = cv2.GaussianBlur(small, (3, 3), 0).astype(np.float32)
+    slope = cv2.magnitude(cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8),
+                          cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8))
+    edges = (slope >= step / EDGE_PX).astype(np.uint8) * 255
+    edges[[0, -1], :] = edges[:, [0, -1]] = 255  # a page running off the frame: its edge ends at the border
+    return cv2.dilate(edges, np.ones((3, 3), np.uint8))
