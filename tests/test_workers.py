@@ -54,9 +54,10 @@ def test_frame_ring_hands_over_frames_by_slot_and_refuses_other_sizes():
     from recognizer.workers import FrameRing
 
     ring = FrameRing(3, width=8, height=4)
-    frames = [np.full((4, 8), i, np.uint8) for i in range(4)]
+    frames = [np.full((4, 8, 3), (i, 10 + i, 20 + i), np.uint8) for i in range(4)]  # colour: pens of any colour
     slots = [ring.put(i, f) for i, f in enumerate(frames)]
     assert slots == [0, 1, 2, 0]  # frame 3 reuses frame 0's slot (its result is back by then)
-    assert (ring.view(0) == 3).all() and (ring.view(2) == 2).all()
-    assert ring.put(4, np.zeros((5, 8), np.uint8)) is None  # a frame of another size goes pickled
+    assert (ring.view(0) == frames[3]).all() and (ring.view(2) == frames[2]).all()
+    assert ring.put(4, np.zeros((5, 8, 3), np.uint8)) is None  # a frame of another size goes pickled
+    assert ring.put(5, np.zeros((4, 8), np.uint8)) is None  # and a gray one
     ring.close()
