@@ -17,7 +17,8 @@ source. Each is re-stroked along its skeleton at the condition's pen width (the 
 form of eroding / dilating it), so a ballpoint draws thin lines and a felt pen fat ones
 whatever the size. The page (paper, ink, printed text) is rendered at about the size
 it appears, put in the frame by a camera homography (turn, tilt, distance) onto a
-procedural background, lit, then photographed with training/scenes.py's `photograph`
+procedural background (a plain grey table unless the condition is the background), lit,
+then photographed with training/scenes.py's `photograph`
 (perspective jitter, lighting gradient, blur, noise) and JPEG.
 
 Every condition's look is one dict in LOOKS (overrides of BASE); no tunable number
@@ -53,7 +54,7 @@ CONDITIONS = {  # name -> one line; the benchmark's rows, in this order
     "lamp_shadow": "desk lamp: warm light falling off, a strong soft shadow over part of the page",
     "dim_noisy": "dim room light: dark, high sensor gain noise",
     "perspective_35": "camera tilted 20-35 degrees off the page's normal",
-    "webcam_jpeg": "webcam: 640x480, defocused, JPEG quality 15-35",
+    "webcam_jpeg": "webcam: 640x480, defocused, JPEG quality 20-45",
     "printed_beside": "worksheet: printed text and printed digits beside the handwritten answers",
     "squared_paper": "squared exercise-book paper, the grid crossing the digits",
     "ruled_paper": "ruled notebook paper with a margin line, digits sitting on the rules",
@@ -68,7 +69,8 @@ ASPECTS = (0.707, 1.414, 0.75, 1.33)  # page width / height: A4 portrait, landsc
 
 BASE = {  # a plain phone photo of a handwritten page on a desk; each condition overrides a few
     "frame": (1280, 960),  # output size (width, height)
-    "background": "desk",  # desk (any), dark_desk, light_desk, fabric, dark_room
+    "background": "table",  # plain grey table (little texture: a row measures its own condition),
+    #                         dark_desk, light_desk, fabric, dark_room, or desk (any of the first three)
     "page_area": (0.35, 0.65),  # the page's share of the frame's area
     "fill": False,  # page larger than the frame: no need to fit it in view
     "roll": (-10.0, 10.0),  # degrees the page is turned in the image
@@ -111,25 +113,25 @@ LOOKS = {  # each condition's tunable look, in one place
     "felt_bold": {"inks": FELT, "stroke": (0.16, 0.26)},
     "page_fills_frame": {"page_area": (1.15, 1.5), "fill": True, "roll": (-5.0, 5.0), "tilt": (0.0, 8.0),
                          "digit_height": (0.04, 0.07)},
-    "small_far_page": {"page_area": (0.04, 0.07), "digit_px": (10, 14), "margin": (0.06, 0.06)},
+    "small_far_page": {"page_area": (0.04, 0.07), "digit_px": (11.5, 15.5), "margin": (0.06, 0.06)},  # ink 10-14 px
     "lamp_shadow": {"lamp": {"depth": (0.45, 0.65), "soft": (0.01, 0.04), "falloff": (0.2, 0.45)}},
     "dim_noisy": {"dim": {"light": (0.12, 0.22), "gain": (1.6, 2.6), "read": 2.0, "shot": 0.6}},
     "perspective_35": {"tilt": (20.0, 35.0), "focal": (1.1, 1.6), "page_area": (0.35, 0.6)},
-    "webcam_jpeg": {"frame": (640, 480), "camera": 1.0, "defocus": (1.0, 2.2), "jpeg": (15, 35),
+    "webcam_jpeg": {"frame": (640, 480), "camera": 1.0, "defocus": (1.0, 2.2), "jpeg": (20, 45),
                     "page_area": (0.4, 0.7)},
     "printed_beside": {"printed": True, "digit_height": (0.04, 0.06), "digits": (8, 20)},
     "squared_paper": {"paper": "squared"},
     "ruled_paper": {"paper": "ruled", "pitch": (1.3, 1.6)},
     "one_bold_digit": {"digits": (1, 1), "digit_frame": (0.3, 0.6), "inks": FELT, "stroke": (0.12, 0.2),
                        "page_area": (0.45, 0.75), "margin": (0.05, 0.05)},
-    "photo_12mp": {"frame": (4000, 3000), "camera": 0.5, "blur": 0.0005},
+    "photo_12mp": {"frame": (4000, 3000), "camera": 0.5, "blur": 0.0005, "background": "dark_desk"},  # vs dark_desk
 }
 
 SKIN = [(110, 140, 200), (95, 125, 180), (130, 160, 215), (70, 95, 140), (55, 75, 110)]  # BGR
 SLEEVES = [(40, 30, 25), (25, 25, 30), (70, 60, 50), (30, 40, 90)]
 WOOD_DARK = [(28, 42, 62), (20, 28, 40), (17, 17, 20), (30, 35, 48)]
 WOOD_LIGHT = [(110, 160, 200), (135, 180, 215), (150, 185, 205), (95, 140, 185)]
-TABLE = [(120, 125, 128), (160, 165, 170), (70, 72, 75)]  # grey laminate
+TABLE = [(120, 125, 128), (150, 155, 160), (70, 72, 75), (105, 120, 135)]  # grey and greige laminate
 FABRIC = [(90, 50, 30), (40, 30, 120), (50, 90, 40), (40, 150, 200), (110, 110, 110), (120, 110, 30),
           (130, 100, 140), (60, 60, 70)]
 PRINT = (35, 35, 38)
@@ -159,11 +161,13 @@ class Pool:
 
     @functools.cached_property
     def weights(self) -> np.ndarray:
+        """Per-image draw probability: each source an equal share."""
         counts = np.bincount(self.source, minlength=len(self.names)).astype(np.float64)
         w = 1.0 / counts[self.source]
         return w / w.sum()
 
     def pick(self, rng: np.random.Generator, k: int) -> list[int]:
+        """k image indices, sources in equal shares."""
         return [int(i) for i in rng.choice(len(self.labels), size=k, p=self.weights)]
 
 
@@ -313,6 +317,7 @@ def stroke(digit28: np.ndarray, w: int, h: int, width: float, rng: np.random.Gen
 # --- the page ---------------------------------------------------------------------------
 
 def _rotation(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """3D rotation of the page: turned in its plane by roll, then leaning by pitch and yaw."""
     r, p, y = np.radians([roll, pitch, yaw])
     rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
     rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
@@ -330,6 +335,7 @@ def _project(pw: float, ph: float, roll: float, pitch: float, yaw: float, focal:
 
 
 def _area(quad: np.ndarray) -> float:
+    """Shoelace area of a polygon: the page's share of the frame is set by what is seen."""
     x, y = quad[:, 0], quad[:, 1]
     return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
 
@@ -412,12 +418,8 @@ def plan_rows(rng: np.random.Generator, pool: Pool, area, h: float, n: int, p: d
         font = int(rng.choice(FONTS))
         title = str(rng.choice(HEADERS)).format(n=int(rng.integers(1, 40)))
         _print(ink, title, (x0, baselines.pop(0)), 0.7 * h, font, ignore_pts)
-    if n == 1:  # one digit alone, somewhere in the middle of the page
-        i = pool.pick(rng, 1)[0]
-        w = max(2, round(h * glyph_aspect(pool.images[i])))
-        x = rng.uniform(x0, max(x0, x1 - w))
-        y = rng.uniform(y0, max(y0, y1 - h))
-        return [Slot(i, (round(x), round(y), w, round(h)))], []
+    if n == 1:
+        return [_alone(rng, pool, area, h)], []
     sizes = []  # numbers of 1-4 digits, n digits in all
     while sum(sizes) < n:
         sizes.append(int(min(n - sum(sizes), rng.choice([1, 2, 2, 3, 3, 4]))))
@@ -427,32 +429,54 @@ def plan_rows(rng: np.random.Generator, pool: Pool, area, h: float, n: int, p: d
     font = int(rng.choice(FONTS))
     slots: list[Slot] = []
     for j, line in enumerate(chosen):  # lines spread over the page, some left empty
-        base = baselines[line]
         x = x0 + rng.uniform(0, 0.15) * (x1 - x0)
         room = per_line if j < len(chosen) - 1 else len(sizes)
         while sizes and room > 0:
-            k = sizes[0]
-            idx = pool.pick(rng, k)
-            hs = [h * rng.uniform(0.88, 1.08) for _ in idx]
-            ws = [max(2, round(hi * glyph_aspect(pool.images[i]))) for i, hi in zip(idx, hs)]
-            gap = rng.uniform(0.15, 0.35) * h
-            lead = 3.5 * h if p["printed"] else 0.0  # a prompt to print first
-            if x + lead + sum(ws) + gap * (k - 1) > x1:
+            x = _write_number(rng, pool, sizes[0], (x, baselines[line]), area, h, p, slots, (ink, font, ignore_pts))
+            if x is None:  # no room left on this line
                 break
-            if p["printed"]:
-                prompt = f"{rng.integers(1, 50)} {rng.choice(['+', '-', 'x'])} {rng.integers(1, 20)} ="
-                x = _print(ink, prompt, (x, base), rng.uniform(0.6, 0.85) * h, font, ignore_pts) + 0.5 * h
-                if x + sum(ws) + gap * (k - 1) > x1:
-                    break
-            slope = rng.uniform(-0.04, 0.04)
-            for i, hi, wi in zip(idx, hs, ws):
-                y = base - hi + rng.uniform(-0.04, 0.04) * h + slope * (x - x0)
-                slots.append(Slot(i, (round(x), round(y), wi, round(hi))))
-                x += wi + gap
-            x += rng.uniform(1.0, 3.0) * h
             sizes.pop(0)
             room -= 1
     return slots, baselines
+
+
+def _alone(rng: np.random.Generator, pool: Pool, area, h: float) -> Slot:
+    """One digit alone, anywhere on the page (a big bold digit held up to a camera)."""
+    x0, y0, x1, y1 = area
+    i = pool.pick(rng, 1)[0]
+    w = max(2, round(h * glyph_aspect(pool.images[i])))
+    x = rng.uniform(x0, max(x0, x1 - w))
+    y = rng.uniform(y0, max(y0, y1 - h))
+    return Slot(i, (round(x), round(y), w, round(h)))
+
+
+def _write_number(rng: np.random.Generator, pool: Pool, k: int, at, area, h: float, p: dict,
+                  slots: list[Slot], printing) -> float | None:
+    """Plan one number of k digits on the baseline at `at` = (x, y) (after its printed prompt on
+    a worksheet): a writer's digits vary a little in height, sit a little off the line, and the
+    number slopes. Appends to slots; returns the x where the next number may start, None when
+    the line is full."""
+    x, base = at
+    x0, x1 = area[0], area[2]
+    idx = pool.pick(rng, k)
+    hs = [h * rng.uniform(0.88, 1.08) for _ in idx]
+    ws = [max(2, round(hi * glyph_aspect(pool.images[i]))) for i, hi in zip(idx, hs)]
+    gap = rng.uniform(0.15, 0.35) * h
+    lead = 3.5 * h if p["printed"] else 0.0  # a prompt to print first
+    if x + lead + sum(ws) + gap * (k - 1) > x1:
+        return None
+    if p["printed"]:
+        ink, font, ignore_pts = printing
+        prompt = f"{rng.integers(1, 50)} {rng.choice(['+', '-', 'x'])} {rng.integers(1, 20)} ="
+        x = _print(ink, prompt, (x, base), rng.uniform(0.6, 0.85) * h, font, ignore_pts) + 0.5 * h
+        if x + sum(ws) + gap * (k - 1) > x1:  # an exercise left unanswered
+            return None
+    slope = rng.uniform(-0.04, 0.04)
+    for i, hi, wi in zip(idx, hs, ws):
+        y = base - hi + rng.uniform(-0.04, 0.04) * h + slope * (x - x0)
+        slots.append(Slot(i, (round(x), round(y), wi, round(hi))))
+        x += wi + gap
+    return x + rng.uniform(1.0, 3.0) * h
 
 
 def _print(ink: np.ndarray, text: str, org, digit_h: float, font: int, ignore_pts: list | None) -> float:
@@ -542,7 +566,7 @@ def _wood(rng: np.random.Generator, h: int, w: int, palette) -> np.ndarray:
     idx = (y / board).astype(np.int32)
     tone = rng.uniform(-0.12, 0.12, int(h / board) + 2).astype(np.float32)[idx]
     seam = np.where((y % board) < max(1.0, h / 900), -0.5, 0.0).astype(np.float32)
-    v = 1.0 + 0.13 * rings ** 3 + 0.07 * fibres + tone + seam
+    v = 1.0 + 0.13 * rings ** 3 + 0.05 * fibres + tone + seam
     img = color * v[:, :, None]
     return img if along_x else img.transpose(1, 0, 2)
 
@@ -606,6 +630,7 @@ def background(rng: np.random.Generator, kind: str, h: int, w: int) -> np.ndarra
 
 
 def _surface(rng: np.random.Generator, kind: str, h: int, w: int) -> np.ndarray:
+    """One background kind at the size asked; "desk" draws any of the desks."""
     if kind == "desk":
         kind = str(rng.choice(["dark_desk", "light_desk", "table"]))
     if kind == "dark_desk":
@@ -700,6 +725,7 @@ def hands(rng: np.random.Generator, frame: np.ndarray, quad: np.ndarray, cover: 
 
 
 def _pt(v) -> tuple[int, int]:
+    """An integer pixel for OpenCV's drawing calls."""
     return int(round(float(v[0]))), int(round(float(v[1])))
 
 
@@ -752,6 +778,7 @@ def camera_pad(strength: float, frame: tuple[int, int]) -> int:
 
 
 def _box(points: np.ndarray, T: np.ndarray) -> Box:
+    """The box around points (page px) after the homography T."""
     pts = cv2.perspectiveTransform(points.reshape(1, -1, 2).astype(np.float32), T)[0]
     x0, y0 = np.floor(pts.min(axis=0)).astype(int)
     x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
@@ -759,7 +786,13 @@ def _box(points: np.ndarray, T: np.ndarray) -> Box:
 
 
 def _inside(box: Box, w: int, h: int) -> bool:
+    """Wholly in a w x h frame: only such a digit can be scored."""
     return box[0] >= 0 and box[1] >= 0 and box[0] + box[2] <= w and box[1] + box[3] <= h
+
+
+def _meets(box: Box, w: int, h: int) -> bool:
+    """Partly in a w x h frame (a digit cut by its edge)."""
+    return box[0] < w and box[1] < h and box[0] + box[2] > 0 and box[1] + box[3] > 0
 
 
 def render(condition: str, rng: np.random.Generator, digits_source: Pool):
@@ -769,32 +802,61 @@ def render(condition: str, rng: np.random.Generator, digits_source: Pool):
     any handwritten digit cut by the frame's edge or a quarter hidden by a hand.
     """
     p = look(condition)
-    W, H = p["frame"]
-    pool = digits_source
     Hm, (pw, ph), quad = place_page(rng, p)
-    area = writing_area(Hm, (pw, ph), p)
+    page, truth, printed = write_page(rng, p, digits_source, Hm, (pw, ph))
+    pad = camera_pad(p["camera"], p["frame"])
+    shift = np.array([[1, 0, pad], [0, 1, pad], [0, 0, 1]], np.float64)
+    frame, hidden = stage(rng, p, page, shift @ Hm, quad + pad, pad)
+    img, M = shoot(rng, p, frame, pad)
+    T = np.linalg.inv(shift) @ M @ shift @ Hm  # page px -> image px
+    gts, ignore = [], []
+    for digit, pts in truth:
+        box = _box(pts, T)
+        if _inside(box, *p["frame"]) and _hidden_share(hidden, pts, shift @ Hm) < 0.25:
+            gts.append((digit, box))
+        elif _meets(box, *p["frame"]):  # cut by the frame's edge or under a hand: unscorable
+            ignore.append(box)
+    ignore += [_box(pts, T) for pts in printed]
+    return img, gts, ignore
+
+
+def write_page(rng: np.random.Generator, p: dict, pool: Pool, Hm: np.ndarray, size: tuple[int, int]):
+    """The page as the camera will see it: paper, printed prompts, handwriting. Returns
+    (page uint8, [(digit, ink outline points)], [printed digit corners]), points in page px."""
+    pw, ph = size
+    area = writing_area(Hm, size, p)
     h = digit_height(rng, p, ph, area)
     n = int(rng.integers(p["digits"][0], p["digits"][1] + 1))
     text = np.zeros((ph, pw), np.uint8)  # printed prompts, laid out with the answers
     printed: list[np.ndarray] = []
     slots, baselines = plan_rows(rng, pool, area, h, n, p, text, printed)
-    page = make_paper(rng, p, (pw, ph), baselines)
+    page = make_paper(rng, p, size, baselines)
     if printed or p["printed"]:
         c = text[:, :, None].astype(np.float32) / 255.0
         page = (page * (1 - c) + np.float32(PRINT) * c).astype(np.uint8)
-    truth = write(rng, pool, page, slots, h, p)
+    return page, write(rng, pool, page, slots, h, p), printed
 
-    pad = camera_pad(p["camera"], (W, H))
-    shift = np.array([[1, 0, pad], [0, 1, pad], [0, 0, 1]], np.float64)
-    Hp, qp = shift @ Hm, quad + pad
+
+def stage(rng: np.random.Generator, p: dict, page: np.ndarray, Hp: np.ndarray, quad: np.ndarray, pad: int):
+    """The world in front of the camera, on a canvas `pad` larger than the frame all round: the
+    background, the page on it (through Hp), hands and lamp light. Returns (frame float32,
+    hand mask or None)."""
+    W, H = p["frame"]
     bg = background(rng, p["background"], H + 2 * pad, W + 2 * pad)
     frame, cover = lay_page(bg, page, Hp, shadow=p["background"] != "dark_room")
-    hidden = hands(rng, frame, qp, cover) if p["hands"] else None
+    hidden = hands(rng, frame, quad, cover) if p["hands"] else None
     if p["lamp"]:
-        lamp(rng, frame, qp, p["lamp"])
+        lamp(rng, frame, quad, p["lamp"])
+    return frame, hidden
+
+
+def shoot(rng: np.random.Generator, p: dict, frame: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """The camera: scenes.photograph (jitter, light gradient, blur, noise), the frame cut from
+    the middle, then the condition's sensor, lens and compression. Returns (image, photograph's
+    homography on the padded canvas)."""
+    W, H = p["frame"]
     img, M = photograph(np.clip(frame, 0, 255).astype(np.uint8), rng, p["camera"])
     img = img[pad:pad + H, pad:pad + W]
-    T = np.linalg.inv(shift) @ M @ Hp  # page px -> image px
     if p["dim"]:
         img = dim_sensor(rng, img, p["dim"])
     if p["blur"]:
@@ -803,23 +865,16 @@ def render(condition: str, rng: np.random.Generator, digits_source: Pool):
         img = defocus(img, rng.uniform(*p["defocus"]))
     if p["jpeg"]:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*p["jpeg"]))])
-        img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    else:
-        img = jpeg(img, rng)
+        return cv2.imdecode(buf, cv2.IMREAD_COLOR), M
+    return jpeg(img, rng), M
 
-    gts, ignore = [], []
-    for digit, pts in truth:
-        box = _box(pts, T)
-        under = 0.0
-        if hidden is not None:
-            x, y, bw, bh = _box(pts, Hp)
-            under = float(hidden[max(y, 0):y + bh, max(x, 0):x + bw].mean()) if bw > 0 and bh > 0 else 0.0
-        if _inside(box, W, H) and under < 0.25:
-            gts.append((digit, box))
-        elif box[0] < W and box[1] < H and box[0] + box[2] > 0 and box[1] + box[3] > 0:
-            ignore.append(box)
-    ignore += [_box(pts, T) for pts in printed]
-    return img, gts, ignore
+
+def _hidden_share(hidden: np.ndarray | None, pts: np.ndarray, Hp: np.ndarray) -> float:
+    """How much of a digit's box (on the padded canvas) a hand covers; 0 without hands."""
+    if hidden is None:
+        return 0.0
+    x, y, w, h = _box(pts, Hp)
+    return float(hidden[max(y, 0):y + h, max(x, 0):x + w].mean()) if w > 0 and h > 0 else 0.0
 
 
 if __name__ == "__main__":  # python -m training.conditions [DIR]: one example per condition
