@@ -131,6 +131,7 @@ def table(rows: dict) -> str:
 
 
 def _commit() -> str | None:
+    """The commit measured (read only): figures move while the recognizer is worked on."""
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True, timeout=5).stdout.strip() or None
@@ -139,6 +140,7 @@ def _commit() -> str | None:
 
 
 def main(argv=None) -> int:
+    """Parse, render and read every selected condition, print the table, write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=30, help="scenes per condition")
     ap.add_argument("--seed", type=int, default=1234, help="seed of the scenes")

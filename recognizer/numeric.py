@@ -1,6 +1,9 @@
 """Small numeric helpers shared by the per-frame stages."""
 from __future__ import annotations
 
+import cv2
+import numpy as np
+
 
 def median(values) -> float:
     """The median of a few numbers, exactly what np.median gives (the mean of the two middle
@@ -14,3 +17,16 @@ def median(values) -> float:
     if len(ordered) % 2:
         return float(ordered[mid])
     return (ordered[mid - 1] + ordered[mid]) / 2
+
+
+# OpenCV >= 4.11 can compute a threshold without writing the thresholded image (DRYRUN); older
+# versions write it and it is dropped. The level is the same either way.
+_OTSU_ONLY = cv2.THRESH_BINARY + cv2.THRESH_OTSU + getattr(cv2, "THRESH_DRYRUN", 0)
+
+
+def otsu_level(image: np.ndarray) -> float:
+    """Otsu's split of a uint8 image, without paying for an output image nobody reads.
+
+    Used for the frame (preprocess), for every crop (normalize) and for finding pages (paper).
+    """
+    return cv2.threshold(image, 0, 255, _OTSU_ONLY)[0]

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from recognizer import paper
+from recognizer.numeric import otsu_level
 
 MAX_SIDE = 1280  # long side of the working image: enough for digits of ~15 px on a 12 Mpx photo
 BACKGROUND_SIDE = 320  # the lighting is estimated on an image this size (it varies slowly)
@@ -178,19 +179,6 @@ def colour_ink(ratio: np.ndarray) -> np.ndarray:
     white, black and gray; 255 on pure orange or yellow)."""
     b, g, r = cv2.split(ratio)
     return cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
-
-
-# OpenCV >= 4.11 can compute a threshold without writing the thresholded image (DRYRUN); older
-# versions write it and it is dropped. The level is the same either way.
-_OTSU_ONLY = cv2.THRESH_BINARY + cv2.THRESH_OTSU + getattr(cv2, "THRESH_DRYRUN", 0)
-
-
-def otsu_level(image: np.ndarray) -> float:
-    """Otsu's split of a uint8 image, without paying for an output image nobody reads.
-
-    Used for the frame (preprocess) and for every crop (normalize); the level is identical.
-    """
-    return cv2.threshold(image, 0, 255, _OTSU_ONLY)[0]
 
 
 def ink_start(ink: np.ndarray) -> tuple[float, np.ndarray]:
