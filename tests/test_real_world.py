@@ -1,6 +1,7 @@
 """The conditions people really photograph handwriting in: a page on a dark desk
-(training/conditions.py draws it) and coloured markers (drawn here). Each failed before pages were found before polarity was decided and the ink map saw colour
-(recognizer/paper.py, preprocess.ink_map)."""
+(training/conditions.py draws it), coloured markers (drawn here), 12-megapixel photos of a page
+on a sofa or a table (real Sudoku photos, enlarged). Each failed before pages were found before
+polarity was decided and the ink map saw colour (recognizer/paper.py, preprocess.ink_map)."""
 from __future__ import annotations
 
 import cv2
@@ -69,3 +70,26 @@ def test_coloured_marker_digits_are_read(recognizer, mnist, colour):
     image = jpeg(photograph(page, rng, 0.5)[0], rng)
     tp, fp, fn = match([(d.digit, d.box) for d in recognizer(image).digits], gts)
     assert tp >= 10 and fp <= 1, (tp, fp, fn)
+
+
+@pytest.mark.parametrize("photo", ["photos/train_02_21_iphone_14_0.jpg",   # a grey sofa around the page
+                                   "photos/train_02_18_iphone_14_1.jpg"])  # a wooden table
+def test_a_12_megapixel_sudoku_photo_on_a_textured_ground_is_read(recognizer, photo):
+    """Phone photos of a newspaper Sudoku lying on a sofa or a table, enlarged to 4000x3000. The
+    sofa's weave and the wood's grain, on the bright side of the frame's split with the page, made
+    it one textured 'page': the whole frame was ink and not one digit was read."""
+    from pathlib import Path
+
+    from recognizer.evaluate import _read_csv, cell_polygon
+
+    folder = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld2" / "sudoku_kubiesa_trainval"
+    if not folder.is_dir():
+        pytest.skip(f"real-world data absent: {folder}")
+    image = cv2.imread(str(folder / photo))
+    scale = 4000 / max(image.shape[:2])
+    digits = recognizer(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)).digits
+    cells = [c for c in _read_csv(folder / "CELLS.csv") if c["photo"] == photo and c["label"] not in ("0", "10")]
+    read = sum(any(str(d.digit) == c["label"] and cv2.pointPolygonTest(
+        cell_polygon(c) * scale, (d.box[0] + d.box[2] / 2, d.box[1] + d.box[3] / 2), False) >= 0 for d in digits)
+        for c in cells)
+    assert read >= 0.9 * len(cells), (read, len(cells))
