@@ -39,7 +39,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recognizer.evaluate import f1, match, off_digits, on  # noqa: E402
+from recognizer.evaluate import f1, match, off_digits, unignored  # noqa: E402
 from recognizer.pipeline import Recognizer  # noqa: E402
 from training.conditions import CONDITIONS, load_pool, render  # noqa: E402
 
@@ -51,13 +51,6 @@ GALLERY_MAX_WIDTH = 1600  # 12 MP frames are shrunk for viewing
 def scene_rng(seed: int, condition: str, k: int) -> np.random.Generator:
     """A scene's own generator: the same scene for (seed, condition, k) whatever else runs."""
     return np.random.default_rng([seed, zlib.crc32(condition.encode()), k])
-
-
-def unignored(dets: list, gts: list, ignore: list) -> list:
-    """Detections without those on an ignored box (a printed digit, a digit cut or hidden),
-    unless they also stand on a true digit."""
-    return [(d, b) for d, b in dets
-            if not (any(on(b, ig) for ig in ignore) and not any(on(b, g) for _, g in gts))]
 
 
 def gallery_image(image: np.ndarray, res, gts: list, ignore: list) -> np.ndarray:

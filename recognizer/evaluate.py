@@ -122,6 +122,13 @@ def off_digits(boxes: list, gts: list) -> int:
     return sum(not any(on(b, g) for _, g in gts) for b in boxes)
 
 
+def unignored(dets: list, gts: list, ignore: list) -> list:
+    """(digit, box) detections without those on an ignored box (a printed digit, a digit cut by the
+    frame or hidden), unless they also stand on a true digit."""
+    return [(d, b) for d, b in dets
+            if not (any(on(b, ig) for ig in ignore) and not any(on(b, g) for _, g in gts))]
+
+
 def on_mask(boxes: list, mask: np.ndarray) -> list:
     """The boxes lying mostly on a 0/255 mask (the pen and hand held over a page)."""
     return [(x, y, w, h) for x, y, w, h in boxes if mask[y:y + h, x:x + w].mean() > 127]

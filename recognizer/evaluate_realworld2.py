@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from recognizer.evaluate import Gallery, _read_csv, cell_polygon, centre_inside, f1
+from recognizer.numeric import chains
 
 WEBCAM_AREA = (169, 66, 537, 433)  # x0, y0, x1, y1 of the webcam image in divyakh's screen recording (SOURCE.txt)
 VIDEO_STEP = 1  # every clean frame: all 306 read in ~2 s on 2 cores (every 3rd would do, were it ever past a minute)
@@ -40,21 +41,9 @@ def reading_text(digits) -> str:
     when the vertical centre of either falls within the other's box height (chained, so a
     slanted line stays one), lines top to bottom, left to right inside a line."""
     digits = list(digits)
-    line = list(range(len(digits)))
-
-    def root(i: int) -> int:
-        while line[i] != i:
-            line[i] = line[line[i]]
-            i = line[i]
-        return i
-
-    for i, a in enumerate(digits):
-        for j in range(i + 1, len(digits)):
-            if _same_line(a.box, digits[j].box):
-                line[root(j)] = root(i)
     lines = defaultdict(list)
-    for i, d in enumerate(digits):
-        lines[root(i)].append(d)
+    for d, label in zip(digits, chains([d.box for d in digits], _same_line)):
+        lines[label].append(d)
     ordered = sorted(lines.values(), key=lambda ds: np.mean([centre(d.box)[1] for d in ds]))
     return "/".join("".join(str(d.digit) for d in sorted(ds, key=lambda d: centre(d.box)[0])) for ds in ordered)
 

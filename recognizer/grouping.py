@@ -7,7 +7,7 @@ order (top to bottom by line, then left to right).
 """
 from __future__ import annotations
 
-from recognizer.numeric import median
+from recognizer.numeric import chains, median
 from recognizer.results import Digit, Number, Rejected, union_box
 
 LINE_OVERLAP = 0.5  # share of the smaller digit's height two digits on one line overlap by
@@ -104,20 +104,8 @@ def _beside(mark, digit) -> bool:
 
 
 def _runs(boxes: list) -> list[int]:
-    """Run label per box: boxes chained by the neighbour relation (union-find)."""
-    parent = list(range(len(boxes)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(len(boxes)):
-        for j in range(i + 1, len(boxes)):
-            if _neighbours(boxes[i], boxes[j]):
-                parent[root(j)] = root(i)
-    return [root(i) for i in range(len(boxes))]
+    """Run label per box: boxes chained by the neighbour relation."""
+    return chains(boxes, _neighbours)
 
 
 def _neighbours(a, b) -> bool:

@@ -19,6 +19,24 @@ def median(values) -> float:
     return (ordered[mid - 1] + ordered[mid]) / 2
 
 
+def chains(items: list, linked) -> list[int]:
+    """A chain label per item: items joined by `linked(a, b)`, directly or through others
+    (union-find over all pairs; the label is an item index, the same for a whole chain)."""
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            if linked(items[i], items[j]):
+                parent[root(j)] = root(i)
+    return [root(i) for i in range(len(items))]
+
+
 # OpenCV >= 4.11 can compute a threshold without writing the thresholded image (DRYRUN); older
 # versions write it and it is dropped. The level is the same either way.
 _OTSU_ONLY = cv2.THRESH_BINARY + cv2.THRESH_OTSU + getattr(cv2, "THRESH_DRYRUN", 0)

@@ -63,10 +63,10 @@ def find_pages(gray: np.ndarray) -> np.ndarray | None:
     than any shade: the bright side alone.
     """
     small = _shrink(gray)
-    core = _bright_pages(small)
-    if core is None:
+    found = _bright_pages(small)
+    if found is None:
         return None
-    paper, surround = float(np.median(small[core > 0])), float(np.median(small[core == 0]))
+    core, paper, surround = found
     edges = _sharp_edges(small, paper - surround)
     if _edge_share(core, edges) < EDGE_SHARE:
         return None  # a bright side bounded by soft edges: the lit part of a board or a wall, no page
@@ -81,10 +81,10 @@ def find_pages(gray: np.ndarray) -> np.ndarray | None:
     return cv2.threshold(cv2.resize(pages, (w, h), interpolation=cv2.INTER_LINEAR), 127, 255, cv2.THRESH_BINARY)[1]
 
 
-def _bright_pages(small: np.ndarray) -> np.ndarray | None:
+def _bright_pages(small: np.ndarray) -> tuple[np.ndarray, float, float] | None:
     """0/255 mask of the pages' bright side: the large, solid pieces of what is smooth and above an
-    Otsu split, their writing and rules closed over, on a clearly darker surround; None when there
-    are none.
+    Otsu split, their writing and rules closed over, on a clearly darker surround; with the median
+    brightness of the pages and of their surround. None when there are none.
 
     The frame's own split first; where that takes in a lit sofa or a light
     desk with the page (one textured piece), the split of its bright side.
@@ -93,8 +93,10 @@ def _bright_pages(small: np.ndarray) -> np.ndarray | None:
     smooth = _grain(small) <= PAPER_GRAIN
     for _ in range(2):
         core = _solid_pieces((small > level) & smooth)
-        if core is not None and _on_other_ground(small, core, smooth):
-            return core
+        if core is not None:
+            paper, surround = float(np.median(small[core > 0])), float(np.median(small[core == 0]))
+            if _on_other_ground(surround / max(1.0, paper), smooth[core == 0]):
+                return core, paper, surround
         brighter = small[small > level]
         if brighter.size < PAGE_MIN * small.size:
             return None
@@ -119,12 +121,12 @@ def _solid_pieces(bright: np.ndarray) -> np.ndarray | None:
     return mask if PAGE_MIN * mask.size <= np.count_nonzero(mask) < PAGE_ALL * mask.size else None
 
 
-def _on_other_ground(small: np.ndarray, core: np.ndarray, smooth: np.ndarray) -> bool:
+def _on_other_ground(ratio: float, surround_smooth: np.ndarray) -> bool:
     """Does the page lie on something else than more of the same paper or board: a surround at most
-    SURROUND_DARKER as bright, or SURROUND_TEXTURED where it is mostly not smooth? (Not bright
-    patches of one paper, a patterned cheque's; not the lit side of a board in a light gradient.)"""
-    ratio = float(np.median(small[core == 0])) / max(1.0, float(np.median(small[core > 0])))
-    return ratio <= SURROUND_DARKER or (ratio <= SURROUND_TEXTURED and np.mean(smooth[core == 0]) < 0.5)
+    SURROUND_DARKER as bright (`ratio`: its median brightness over the page's), or SURROUND_TEXTURED
+    where it is mostly not smooth? (Not bright patches of one paper, a patterned cheque's; not the
+    lit side of a board in a light gradient.)"""
+    return ratio <= SURROUND_DARKER or (ratio <= SURROUND_TEXTURED and np.mean(surround_smooth) < 0.5)
 
 
 def _grain(small: np.ndarray) -> np.ndarray:
@@ -139,9 +141,11 @@ def _grown(core: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """The pages' bright side and every piece of the frame, cut along its sharp edges, that
     overlaps it: the part of a page in a shadow joins the lit part (no sharp edge between
     them), the desk does not (the page's edge is one). Holes (the writing) filled."""
-    _, labels = cv2.connectedComponents(cv2.bitwise_not(edges), connectivity=4)
-    touched = np.unique(labels[cv2.erode(core, np.ones((3, 3), np.uint8)) > 0])
-    grown = np.where(np.isin(labels, touched[touched > 0]), 255, core).astype(np.uint8)
+    n, labels = cv2.connectedComponents(cv2.bitwise_not(edges), connectivity=4)
+    touched = np.zeros(n, bool)  # a lookup per piece: labels[...] indexes it, no set operations per pixel
+    touched[labels[cv2.erode(core, np.ones((3, 3), np.uint8)) > 0]] = True
+    touched[0] = False  # label 0: the edges themselves
+    grown = np.where(touched[labels], 255, core).astype(np.uint8)
     joined = cv2.morphologyEx(grown, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))  # across the edges' own width
     contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     pages = np.zeros_like(core)
