@@ -74,6 +74,8 @@ def from_rows(boxes: list) -> float | None:
         return None
     tall = np.median(b[:, 3])
     b = b[(b[:, 3] >= SIMILAR[0] * tall) & (b[:, 3] <= SIMILAR[1] * tall)]
+    if len(b) < MIN_PAIRS + 1:  # heights of two kinds (an even count's median falls between them)
+        return None
     cx, cy = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
     dx, dy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]
     slope = np.tan(np.radians(MAX_TILT))

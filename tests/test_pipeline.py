@@ -633,3 +633,18 @@ def test_video_keeps_a_turn_while_the_tilt_measured_stays_near_it(mnist):
     assert locate(image, last_turn=own + 2.0)[0].tilt == own + 2.0  # near: kept
     assert locate(image, last_turn=own + 2 * tilt.HOLD)[0].tilt == own  # far: this frame's own
     assert locate(image, last_turn=0.0)[0].tilt == own
+
+
+def test_tilt_estimate_with_few_or_mixed_boxes_returns():
+    """A phone video of a sheet on a textured wall crashed in `tilt.from_rows` (issue 20): with an
+    even count of boxes of two heights the median falls between them, no box is of a similar
+    height and the nearest-neighbour search met a zero-size array. Zero, one, two and such
+    boxes now give no tilt from rows, without error."""
+    from recognizer import tilt
+
+    blank = np.zeros((240, 320), np.uint8)
+    mixed = [(10 + 30 * k, 50, 10, 10) for k in range(4)] + [(10 + 30 * k, 150, 10, 60) for k in range(4)]
+    for boxes in ([], [(10, 10, 8, 20)], [(10, 10, 8, 20), (40, 12, 8, 20)], mixed):
+        assert tilt.from_rows(boxes) is None
+        assert tilt.estimate(blank, boxes) == 0.0
+        assert tilt.estimate(blank, boxes, last=4.0) == 4.0  # no witness: the video keeps its turn
