@@ -12,6 +12,8 @@ and prints a markdown table:
   (recognizer/evaluate.py's `match`);
 - false digits/img: detections lying on no true digit at all (`off_digits`: clutter,
   desk, hands, shadows); a true digit read wrong lowers F1 but is not counted here;
+- missed: why the true digits not read were lost (`misses`): never proposed (the ink
+  map, threshold or candidate stage), refused (a candidate on it was rejected), misread;
 - CPU ms: median time.process_time() around the Recognizer call (all its threads), the
   figure that moves least on a shared machine; wall ms: median perf_counter.
 
@@ -23,6 +25,7 @@ reported). Writes the figures and per-condition detail as JSON.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import statistics
 import subprocess
@@ -39,7 +42,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recognizer.evaluate import f1, match, off_digits, unignored  # noqa: E402
+from recognizer.evaluate import f1, match, off_digits, on, unignored  # noqa: E402
 from recognizer.pipeline import Recognizer  # noqa: E402
 from training.conditions import CONDITIONS, load_pool, render  # noqa: E402
 
@@ -69,11 +72,25 @@ def gallery_image(image: np.ndarray, res, gts: list, ignore: list) -> np.ndarray
     return out
 
 
+def misses(res, gts: list) -> collections.Counter:
+    """Why each true digit was not read: a detection on it says another digit ("misread"), only
+    a rejected candidate lies on it ("refused": the verdict), or nothing does ("unproposed": the
+    ink map, threshold or candidate stage lost it before any classifier saw it)."""
+    why = collections.Counter()
+    for g, box in gts:
+        hits = [d.digit for d in res.digits if on(d.box, box)]
+        if g in hits:
+            continue
+        why["misread" if hits else "refused" if any(on(r.box, box) for r in res.rejected) else "unproposed"] += 1
+    return why
+
+
 def run_condition(rec: Recognizer, name: str, n: int, seed: int, pool, bar, gallery: Path | None) -> dict:
     """Render and read n scenes of one condition; its scores and timings."""
     tp = fp = fn = off = truths = ignored = errors = 0
     cpu, wall, make = [], [], []
     first_error = None
+    why = collections.Counter()
     for k in range(n):
         t = time.perf_counter()
         image, gts, ignore = render(name, scene_rng(seed, name, k), pool)
@@ -88,6 +105,7 @@ def run_condition(rec: Recognizer, name: str, n: int, seed: int, pool, bar, gall
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
         dets = [(d.digit, d.box) for d in res.digits] if res is not None else []
+        why += misses(res, gts) if res is not None else collections.Counter(unproposed=len(gts))
         kept = unignored(dets, gts, ignore)
         ignored += len(dets) - len(kept)
         a, b, m = match(kept, gts)
@@ -99,7 +117,7 @@ def run_condition(rec: Recognizer, name: str, n: int, seed: int, pool, bar, gall
         bar.update(1)
     return {"description": CONDITIONS[name], "n": n, "f1": f1(tp, fp, fn), "tp": tp, "fp": fp, "fn": fn,
             "false_per_image": off / max(1, n), "misread_per_image": (fp - off) / max(1, n),
-            "digits": truths, "ignored_detections": ignored, "errors": errors, "first_error": first_error,
+            "digits": truths, "missed": {k: why[k] for k in ("unproposed", "refused", "misread")}, "ignored_detections": ignored, "errors": errors, "first_error": first_error,
             "cpu_ms_median": statistics.median(cpu) * 1e3, "wall_ms_median": statistics.median(wall) * 1e3,
             "render_ms_median": statistics.median(make) * 1e3,
             "meets_targets": f1(tp, fp, fn) >= TARGET_F1 and off / max(1, n) <= TARGET_FALSE}
@@ -107,11 +125,14 @@ def run_condition(rec: Recognizer, name: str, n: int, seed: int, pool, bar, gall
 
 def table(rows: dict) -> str:
     """The markdown table, one row per condition; a row missing a target is starred."""
-    lines = ["| condition | F1 | false digits/img | CPU ms/frame median | wall ms median | n |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| condition | F1 | false digits/img | missed: unproposed / refused / misread | CPU ms/frame median "
+             "| wall ms median | n |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in rows.items():
         star = "" if r["meets_targets"] else " *"
-        lines.append(f"| {name}{star} | {r['f1']:.3f} | {r['false_per_image']:.2f} | {r['cpu_ms_median']:.0f} "
+        m = r["missed"]
+        lines.append(f"| {name}{star} | {r['f1']:.3f} | {r['false_per_image']:.2f} "
+                     f"| {m['unproposed']} / {m['refused']} / {m['misread']} of {r['digits']} | {r['cpu_ms_median']:.0f} "
                      f"| {r['wall_ms_median']:.0f} | {r['n']} |")
     met = sum(r["meets_targets"] for r in rows.values())
     lines.append("")

@@ -115,3 +115,20 @@ def test_one_bold_digit_and_webcam_frame(pool):
     assert 0.22 <= h <= 0.7  # 30-60% of the frame height, the camera's tilt and scale aside
     image, gts, _ = render("webcam_jpeg", np.random.default_rng(4), pool)
     assert image.shape == (480, 640, 3) and len(gts) >= 4
+
+
+def test_the_matrix_says_where_each_missed_digit_was_lost():
+    """bench_conditions' `misses` sorts each true digit not read into never proposed, refused by
+    the verdict, or misread: where a fix must go (session 14: two thirds were never proposed)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from bench_conditions import misses
+    from recognizer.results import Digit, Rejected, Results
+
+    gts = [(3, (10, 10, 20, 30)), (5, (50, 10, 20, 30)), (7, (90, 10, 20, 30)), (1, (130, 10, 20, 30))]
+    res = Results(source="", frame=0, width=200, height=60,
+                  digits=[Digit(3, 0.9, (11, 11, 19, 29)), Digit(6, 0.9, (50, 12, 20, 28))],
+                  rejected=[Rejected((91, 9, 20, 31), "not a digit", 0.8)])
+    assert misses(res, gts) == {"misread": 1, "refused": 1, "unproposed": 1}
