@@ -71,7 +71,6 @@ from recognizer.pipeline import Recognizer
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld"
 DATA2 = DATA.parent / "realworld2"
-SETS2 = "kubiesa,filippo,bikz05,vinay0410,agnimish,xwlu,marks,divyakh"  # scored in evaluate_realworld2
 TILT = (8.0, 25.0)  # degrees either way the "tilted" scenes are turned
 SCENE_SETS = {"scenes": {}, "tilted": {"tilt": TILT}, "pens": {"pen": True},  # set: eval_scenes options
               "squared": {"squared": True}}
@@ -393,8 +392,8 @@ def main(argv=None) -> int:
     ap.add_argument("--orand-split", default="test", choices=("test", "train"),
                     help="ORAND split (train: a second check that is not the reported figure)")
     ap.add_argument("--orand-limit", type=int, default=0, help="only the first N ORAND strings (0: all)")
-    ap.add_argument("--sets", default="sudoku,orand,markus,phone,scenes,tilted,pens,squared," + SETS2,
-                    help="comma-separated sets to run")
+    ap.add_argument("--sets", default=None,
+                    help="comma-separated sets to run (default: all, those of --data2 too)")
     ap.add_argument("--json", default="runs/evaluate/core.json", help="where to write the figures")
     ap.add_argument("--gallery", default=None, help="folder for annotated PNGs of some inputs")
     ap.add_argument("--shrink", type=float, default=1.0, metavar="F",
@@ -409,11 +408,12 @@ def main(argv=None) -> int:
     if args.shrink != 1.0:
         rec = Shrunk(rec, args.shrink)
     root, gallery = Path(args.data), Gallery(args.gallery)
-    sets = args.sets.split(",")
     orand = functools.partial(eval_orand, split=args.orand_split, limit=args.orand_limit)
     real = {"sudoku": ("sudoku_wicht_handfilled", eval_sudoku), "orand": ("orand_car_a", orand),
             "markus": ("markus_student_number", eval_markus), "phone": ("hikaruikebe_phone", eval_phone)}
     from recognizer.evaluate_realworld2 import SETS as REAL2  # lazily: it imports this module
+
+    sets = args.sets.split(",") if args.sets else [*real, *SCENE_SETS, *REAL2]
 
     report["seconds"] = {}
     run_real(real, sets, root, rec, gallery, report)

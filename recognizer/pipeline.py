@@ -231,7 +231,8 @@ def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str
     zoom = _zoom(found)
     turn = tilt.estimate(prep.binary, [c.box for c in found if c.blob < 0], last_turn)
     if zoom > 1.0 or turn:
-        again = preprocess.prepare(frame, max_side, "light" if prep.light_ink else "dark", zoom) if zoom > 1.0 else prep
+        again = (preprocess.prepare(frame, max_side, "light" if prep.light_ink else "dark", zoom, prep.pages)
+                 if zoom > 1.0 else prep)
         prep = preprocess.level(again, turn) if turn else again  # turning needs no new ink maps
         t = _lap(timings, "preprocess", t)
         found = frame_candidates(prep)

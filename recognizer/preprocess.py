@@ -42,6 +42,7 @@ class Prepared:
     zoom: float = 1.0  # how much this frame was enlarged beyond its usual working size (small digits)
     tilt: float = 0.0  # degrees the writing was turned by to make it level (pipeline.locate)
     level_to_input: np.ndarray | None = None  # 2x3 affine: level (turned) input-scale pixels -> input pixels
+    pages: np.ndarray | None = None  # 0/255 working size: the pages found (paper.find_pages); None: none, or turned
 
     def input_box(self, box) -> tuple[float, float, float, float]:
         """A working-size box (x, y, w, h) -> the box around it in input pixels (unclipped)."""
@@ -244,7 +245,8 @@ def turn(images: list[np.ndarray], degrees: float) -> tuple[list[np.ndarray], np
     return turned, cv2.invertAffineTransform(forward)
 
 
-def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto", zoom: float = 1.0) -> Prepared:
+def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto", zoom: float = 1.0,
+            pages: np.ndarray | None = None) -> Prepared:
     """Any frame -> Prepared (ink map + binary at working size, scale, polarity).
 
     polarity: "auto" guesses from the frame, "dark" = dark ink on light paper,
@@ -254,10 +256,15 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto",
     page is read: the surround's own texture (wood grain, fabric) divided by
     its dark background is as contrasted as ink.
     zoom: enlarge the working image this much (small digits).
+    pages: the pages already found in this frame at another size (its first look, before
+    it was enlarged): resized, not looked for again.
     """
     image, scale = working_size(to_uint8(frame), max_side, zoom)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    pages = paper.find_pages(gray) if polarity != "light" else None
+    if pages is not None:
+        pages = cv2.resize(pages, gray.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    elif polarity != "light":
+        pages = paper.find_pages(gray)
     light = polarity == "light" or (polarity == "auto" and pages is None and ink_is_light(gray))
     if light:
         image = cv2.bitwise_not(image)
@@ -268,7 +275,7 @@ def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto",
         ink, sharp = cv2.bitwise_and(ink, pages), cv2.bitwise_and(sharp, pages)
     start, binary = ink_start(ink)
     return Prepared(ink=ink, binary=binary, scale=scale, light_ink=light, sharp=sharp,
-                    ink_start=start, zoom=zoom)
+                    ink_start=start, zoom=zoom, pages=pages)
 
 
 def level(prep: Prepared, tilt: float) -> Prepared:
@@ -279,5 +286,5 @@ def level(prep: Prepared, tilt: float) -> Prepared:
     """
     (ink, sharp), back = turn([prep.ink, prep.sharp], tilt)
     level_to_input = np.hstack([back[:, :2], back[:, 2:] / prep.scale])  # the same turn, in input scale
-    return replace(prep, ink=ink, binary=threshold(ink, prep.ink_start), sharp=sharp, tilt=tilt,
+    return replace(prep, ink=ink, binary=threshold(ink, prep.ink_start), sharp=sharp, tilt=tilt, pages=None,
                    level_to_input=level_to_input)
