@@ -14,7 +14,7 @@ Prints, all measured in this run on this machine:
     after the other so machine load hits both alike;
     then with the annotated video written too (draw + write stages);
   * digit precision/recall/F1 per frame and flicker against the ground truth,
-    for reuse off and on;
+    for reuse off and on, and without tracking (tracking must never lower F1);
   * the naive approach on the same clip: the same candidates, but one keras
     `model.predict` per digit (assets/models/digits.keras), timed on the first
     --baseline-frames frames, and the speed-up ratio of the real loop over it.
@@ -48,11 +48,12 @@ CLIP_720P = ROOT / "runs" / "bench" / "clip1280x720.mp4"
 
 
 def loop(video: Path, out_dir: Path, model: str | None, draw: bool, workers: int,
-         reuse: bool = True) -> tuple[float, dict, Path]:
+         reuse: bool = True, track: bool = True) -> tuple[float, dict, Path]:
     """The real capture loop, headless: (frames per second, median ms per stage, JSON path)."""
-    js = out_dir / f"{video.stem}_w{workers}_{'reuse' if reuse else 'noreuse'}.jsonl"
+    js = out_dir / f"{video.stem}_w{workers}_{'reuse' if reuse else 'noreuse'}{'' if track else '_notrack'}.jsonl"
     argv = ["--source", str(video), "--json", str(js), "--no-display", "--workers", str(workers)]
     argv += [] if reuse else ["--no-reuse"]
+    argv += [] if track else ["--no-track"]
     # workers=2 is what `main.py --source FILE --no-display` does by default
     if draw:
         argv += ["--output", str(out_dir / (video.stem + "_annotated.mp4"))]
@@ -165,10 +166,13 @@ def bench_video(video: Path, out: Path, args) -> None:
                 print(f"    inside recognize{' ' * 19}: median ms: {substages_line(ms)}{share}")
     fps_v, ms_v, _ = loop(video, out, args.model, draw=True, workers=1)
     print(f"  + annotated video, 1 process, reuse on : {fps_v:7.1f} fps   median ms: {stages_line(ms_v)}")
-    for key in ((1, False), (1, True), (2, True)):
+    _, _, js["no tracking"] = loop(video, out, args.model, draw=False, workers=1, reuse=False, track=False)
+    for key in ((1, False), (1, True), (2, True), "no tracking"):
         records = load_jsonl(js[key])
         s, f = score(records, truth), flicker(records)
-        print(f"  {key[0]} process(es), reuse {'on ' if key[1] else 'off'}: {len(records)} frames; digits precision "
+        label = "1 process, reuse off, tracking off" if key == "no tracking" else \
+            f"{key[0]} process(es), reuse {'on ' if key[1] else 'off'}"
+        print(f"  {label}: {len(records)} frames; digits precision "
               f"{s['precision']:.3f} recall {s['recall']:.3f} F1 {s['f1']:.3f} (tp {s['tp']} fp {s['fp']} "
               f"fn {s['fn']}); flicker {f['flicker']:.4f} ({f['changes']} changes in {f['track_frames']} track-frames)")
     naive_ms, naive_n = naive_per_frame_ms(video, args.baseline_frames, args.model)

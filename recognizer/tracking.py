@@ -12,7 +12,12 @@ until another class clearly beats it (hysteresis), so labels don't flicker.
 Every digit it keeps gains `track` (its id); digits of tracks not yet
 confident are moved to `results.rejected` as "unconfirmed", and digits cut by
 the frame border as "at frame edge" (half a digit often reads as another one,
-so its reading is not kept: the track starts afresh once it is fully in view).
+so its reading is not kept: the track starts afresh once it is fully in view;
+cut means its box reaches the border: a digit fully in view a pixel or two
+from it is read, as it is without tracking). Labels follow the evidence: most
+shown tracks clearly contradicted in one frame is a scene change (all tracks
+go); a track whose last `follow` frames all clearly read one other digit, or
+whose box changed size (new ink), starts afresh.
 """
 from __future__ import annotations
 
@@ -87,9 +92,17 @@ class Track:
         self.history.append(probs)
         self.mean = sum(self.history) / len(self.history)
 
+    def keep_last(self, n: int) -> None:
+        """Forget all but the last n frames' probabilities (the digit under the box changed)."""
+        while len(self.history) > n:
+            self.history.popleft()
+        self.mean = sum(self.history) / len(self.history)
+
     def forget(self) -> None:
+        """Drop every reading: the track shows nothing until it is confident again."""
         self.history.clear()
         self.mean = None
+        self.shown = None
 
 
 def digit_probs(d: Digit) -> np.ndarray:
@@ -106,14 +119,18 @@ class DigitTracker:
     """Match digits frame to frame, smooth their probabilities, show labels with hysteresis."""
 
     def __init__(self, window: int = 5, show: float = 0.6, switch_margin: float = 0.2,
-                 hide: float = 0.35, max_missed: int = 5, min_iou: float = 0.3, edge: int = 2):
+                 hide: float = 0.35, max_missed: int = 5, min_iou: float = 0.3, edge: int = 0,
+                 follow: int = 3, resized: float = 1.3, scene_votes: int = 3):
         self.window = window  # frames averaged per track
         self.show = show  # a hidden track shows its label once its mean probability reaches this
         self.switch_margin = switch_margin  # a shown label changes only when beaten by this much
         self.hide = hide  # a shown label is hidden again when its mean probability drops below this
         self.max_missed = max_missed  # frames a track survives unmatched (occlusion, a blurred frame)
         self.min_iou = min_iou
-        self.edge = edge  # a box this close to the frame border is a digit cut by the edge
+        self.edge = edge  # a box this close to the frame border (0: reaching it) is a digit cut by the edge
+        self.follow = follow  # this many frames in a row that clearly read another digit: the digit changed
+        self.resized = resized  # a box this many times taller or shorter than last frame's holds new ink
+        self.scene_votes = scene_votes  # a scene change is called on at least this many shown tracks
         self.tracks: list[Track] = []
         self._next_id = 1
 
@@ -133,6 +150,39 @@ class DigitTracker:
             pairs += [(free_t[r], free_d[c]) for r, c in greedy_match(close, 0.5)]
         return pairs
 
+    def _scene_changed(self, pairs: list[tuple[int, int]], digits: list[Digit]) -> bool:
+        """Does most of what this frame reads contradict what the tracks show (at least
+        `scene_votes` shown tracks, more than half of them clearly reading another digit)? A sheet
+        swapped or the camera turned to another page: every old label is stale at once, and no
+        track's history is worth keeping, not even for `follow` frames."""
+        shown = [(self.tracks[i], digit_probs(digits[j])) for i, j in pairs if self.tracks[i].shown is not None]
+        against = sum(self._contradicts(t, p) for t, p in shown)
+        return len(shown) >= self.scene_votes and 2 * against > len(shown)
+
+    def _resized(self, old, new) -> bool:
+        """Is the box a different size from last frame's (height or width by the `resized` factor)?
+        A camera moving closer changes it by a few percent a frame, a digit written in or a sheet
+        swapped by far more."""
+        return any(max(a, b) > self.resized * max(1, min(a, b)) for a, b in zip(old[2:], new[2:]))
+
+    def _contradicts(self, track: Track, probs: np.ndarray) -> bool:
+        """Does this frame clearly read another digit than the one shown (its own best class at
+        `show`, the shown one under `hide`)?"""
+        best = int(probs.argmax())
+        return (track.shown is not None and best != track.shown and probs[best] >= self.show
+                and probs[track.shown] < self.hide)
+
+    def _follow(self, track: Track) -> None:
+        """A track whose last `follow` frames all clearly read one other digit holds a new digit
+        (a sheet swapped, a digit rewritten): its older frames are forgotten, so the label follows
+        the evidence within `follow` frames instead of waiting for the average to turn."""
+        recent = list(track.history)[-self.follow:]
+        if len(recent) < self.follow or not all(self._contradicts(track, p) for p in recent):
+            return
+        if len({int(p.argmax()) for p in recent}) == 1:
+            track.keep_last(self.follow)
+            track.shown = None
+
     def _decide(self, track: Track) -> None:
         """Hysteresis: show when confident, switch only when clearly beaten, hide when doubtful."""
         mean = track.mean
@@ -149,6 +199,8 @@ class DigitTracker:
         """Assign track ids, smooth labels; returns the same Results, changed in place."""
         digits = results.digits
         pairs = self._match(digits)
+        if self._scene_changed(pairs, digits):
+            self.tracks, pairs = [], []  # ids go on counting: a new sheet's digits are new tracks
         owner = {j: self.tracks[i] for i, j in pairs}
         for track in self.tracks:
             track.missed += 1
@@ -158,12 +210,14 @@ class DigitTracker:
                 track = Track(self._next_id, d.box, deque(maxlen=self.window))
                 self._next_id += 1
                 self.tracks.append(track)
+            if self._resized(track.box, d.box):  # new ink or another digit under the box: no old reading holds
+                track.forget()
             track.box, track.missed = tuple(d.box), 0
             if at_edge(d.box, results.width, results.height, self.edge):  # half a digit: its reading must not stick
                 track.forget()
-                track.shown = None
             else:
                 track.add(digit_probs(d))
+                self._follow(track)
                 self._decide(track)
             owner[j] = track
         self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
