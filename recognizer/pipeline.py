@@ -102,9 +102,10 @@ class Recognizer:
             found = self._whole_image(frame)
             _lap(timings, "candidates", t)
         else:
-            prep, found = locate(frame, self.max_side, self.polarity, timings, self._turn if self.steady else None)
-            if self.steady:
-                self._turn = prep.tilt  # the next frame keeps this turn while it still fits
+            last = self._turn[1] if self.steady and self._turn and self._turn[0] == frame_index - 1 else None
+            prep, found = locate(frame, self.max_side, self.polarity, timings, last)
+            if self.steady:  # the next frame keeps this turn while it still fits; a frame after a gap
+                self._turn = (frame_index, prep.tilt)  # (a worker's next run, a skipped camera frame) does not
             if self.debug_on:
                 self.debug["binary"] = prep.binary
         t = time.perf_counter()

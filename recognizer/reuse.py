@@ -42,7 +42,8 @@ SHIFT_BIN = 4  # px: the page's shift is voted for on a grid this fine, then ref
 MIN_IOU = 0.8  # a box overlapping a classified one this much (after the page's shift) ...
 SIZE_PX = 2  # ... whose width and height differ by at most this many pixels or SIZE_SHARE of the side ...
 SIZE_SHARE = 0.08
-INK_SHARE = 0.12  # ... and whose ink differs by at most this share is the same handwriting
+INK_SHARE = 0.12  # ... and whose ink lies where it did, but for this share of it, is the same handwriting
+LAYOUT = 4  # the ink's layout is compared on a grid this many cells a side
 
 
 class ClassificationReuse:
@@ -56,7 +57,7 @@ class ClassificationReuse:
         self.refresh = max(1, int(refresh))
         self.classified = self.reused = 0
         self._boxes = np.zeros((0, 4))
-        self._ink = np.zeros(0)
+        self._ink = np.zeros((0, LAYOUT * LAYOUT), np.float32)
         self._expires = np.zeros(0, np.int64)
         self._preds: Predictions | None = None
         self._frame: int | None = None
@@ -66,7 +67,7 @@ class ClassificationReuse:
     def todo(self, found: list, frame_index: int) -> list:
         """The candidates of this frame that must be classified; remembers the split for `merge`."""
         boxes = np.array([c.box for c in found], np.float64).reshape(-1, 4)
-        ink = np.array([cv2.sumElems(c.crop)[0] for c in found])
+        ink = np.array([layout(c.crop) for c in found], np.float32).reshape(-1, LAYOUT * LAYOUT)
         hits = self._matches(boxes, ink, frame_index)
         fresh = np.array([j for j in range(len(found)) if j not in hits], np.int64)
         self._pending = (boxes, ink, hits, fresh, frame_index)
@@ -82,7 +83,7 @@ class ClassificationReuse:
         tol = np.maximum(SIZE_PX, SIZE_SHARE * boxes[:, 2:])
         usable = ((np.abs(boxes[:, None, 2] - old[None, :, 2]) <= tol[:, :1])
                   & (np.abs(boxes[:, None, 3] - old[None, :, 3]) <= tol[:, 1:])
-                  & (np.abs(ink[:, None] - old_ink[None, :]) <= INK_SHARE * np.maximum(ink[:, None], old_ink[None, :]))
+                  & (changed(ink, old_ink) <= INK_SHARE)
                   & (self._expires > frame_index)[None, :])
         iou = iou_matrix(boxes, old + np.r_[page_shift(boxes, old, usable), 0, 0])
         return dict(greedy_match(np.where(usable, iou, 0.0), MIN_IOU))
@@ -119,6 +120,19 @@ class ClassificationReuse:
         steps = (self._stagger + np.arange(count)) % span
         self._stagger = (self._stagger + count) % span
         return self.refresh - steps
+
+
+def layout(crop: np.ndarray) -> np.ndarray:
+    """Where a crop's ink lies: its ink summed over a LAYOUT x LAYOUT grid (a few microseconds).
+    Two crops of the same size with the same total ink may hold different glyphs (a clock's 2
+    and 3 on screen, a digit rewritten in place); their layouts differ."""
+    return cv2.resize(crop, (LAYOUT, LAYOUT), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+
+
+def changed(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """(N, M): how much of the ink moved between each new and old layout, as a share of the larger."""
+    moved = np.abs(new[:, None, :] - old[None, :, :]).sum(axis=2)
+    return moved / np.maximum(np.maximum(new.sum(axis=1)[:, None], old.sum(axis=1)[None, :]), 1e-6)
 
 
 def page_shift(boxes: np.ndarray, old: np.ndarray, alike: np.ndarray | None = None) -> np.ndarray:
