@@ -269,6 +269,22 @@ def fake_predictions(n: int, digit: int):
     return Predictions(np.full(n, digit), np.full(n, 0.9), np.full(n, 0.01), probs)
 
 
+def test_reuse_reclassifies_a_crop_whose_ink_moved_though_its_amount_did_not():
+    """A clock's digits on screen, a digit rewritten in place: the same box, the same amount of
+    ink, another glyph. A reading is reused only while the ink lies where it did (issue 20)."""
+    from recognizer.candidates import Candidate
+    from recognizer.reuse import ClassificationReuse
+
+    left, right = np.zeros((40, 30), np.uint8), np.zeros((40, 30), np.uint8)
+    left[:, :15], right[:, 15:] = 200, 200
+    reuse = ClassificationReuse()
+    reuse.todo([Candidate((100, 80, 30, 40), left)], 0)
+    reuse.merge(fake_predictions(1, 2))
+    assert reuse.todo([Candidate((100, 80, 30, 40), left.copy())], 1) == []  # the same crop: reused
+    reuse.merge(fake_predictions(0, 2))
+    assert len(reuse.todo([Candidate((100, 80, 30, 40), right)], 2)) == 1  # the ink moved: classified
+
+
 def test_page_shift_is_the_motion_most_boxes_agree_on():
     from recognizer.reuse import page_shift
 
