@@ -137,8 +137,9 @@ class DigitTracker:
     def reset(self) -> None:
         self.tracks, self._next_id = [], 1
 
-    def _match(self, digits: list[Digit]) -> list[tuple[int, int]]:
-        """Pairs (track index, digit index): IoU first, then centroid closeness for the rest."""
+    def _match(self, digits: list[Digit]) -> tuple[list[tuple[int, int]], set[int]]:
+        """Pairs (track index, digit index): IoU first, then centroid closeness for the rest; and
+        the digits matched by closeness alone (fast motion: perhaps a neighbour moved into place)."""
         tb = np.array([t.box for t in self.tracks], np.float64).reshape(-1, 4)
         db = np.array([d.box for d in digits], np.float64).reshape(-1, 4)
         pairs = greedy_match(iou_matrix(tb, db), self.min_iou)
@@ -147,8 +148,9 @@ class DigitTracker:
         free_d = [j for j in range(len(db)) if j not in taken_d]
         if free_t and free_d:
             close = centroid_closeness(tb[free_t], db[free_d])
-            pairs += [(free_t[r], free_d[c]) for r, c in greedy_match(close, 0.5)]
-        return pairs
+            loose = [(free_t[r], free_d[c]) for r, c in greedy_match(close, 0.5)]
+            return pairs + loose, {j for _, j in loose}
+        return pairs, set()
 
     def _scene_changed(self, pairs: list[tuple[int, int]], digits: list[Digit]) -> bool:
         """Does most of what this frame reads contradict what the tracks show (at least
@@ -198,7 +200,7 @@ class DigitTracker:
     def update(self, results: Results) -> Results:
         """Assign track ids, smooth labels; returns the same Results, changed in place."""
         digits = results.digits
-        pairs = self._match(digits)
+        pairs, loose = self._match(digits)
         if self._scene_changed(pairs, digits):
             self.tracks, pairs = [], []  # ids go on counting: a new sheet's digits are new tracks
         owner = {j: self.tracks[i] for i, j in pairs}
@@ -210,8 +212,8 @@ class DigitTracker:
                 track = Track(self._next_id, d.box, deque(maxlen=self.window))
                 self._next_id += 1
                 self.tracks.append(track)
-            if self._resized(track.box, d.box):  # new ink or another digit under the box: no old reading holds
-                track.forget()
+            if self._resized(track.box, d.box) or (j in loose and self._contradicts(track, digit_probs(d))):
+                track.forget()  # new ink, or another digit under the box: no old reading holds
             track.box, track.missed = tuple(d.box), 0
             if at_edge(d.box, results.width, results.height, self.edge):  # half a digit: its reading must not stick
                 track.forget()

@@ -16,7 +16,7 @@ running clock lies over the top of the image (as in a screen recording of a webc
 The ground truth is one JSON line per frame in training/demo_video.py's format, so its `score`
 and `flicker` read it: the digits wholly in view and not under a thumb, with their boxes moved
 by the same homography as the sheet; "ignore" holds digits cut by the frame or the title bar or
-a quarter hidden by a hand, and the title bar itself (its printed digits are not handwriting).
+a quarter hidden by a hand, the title bar and each of its printed characters (not handwriting).
 """
 from __future__ import annotations
 
@@ -83,14 +83,19 @@ def motion(t: float, seconds: float, size: tuple[int, int], centre: np.ndarray, 
     return np.vstack([M, [0, 0, 1]])
 
 
-def title_bar(img: np.ndarray, t: float) -> None:
-    """A webcam app's window title bar with a running clock (printed digits), drawn in place."""
+def title_bar(img: np.ndarray, t: float) -> list[list[int]]:
+    """A webcam app's window title bar with a running clock (printed digits), drawn in place;
+    returns the boxes of its printed characters (a detection on one is neither right nor wrong)."""
     w = img.shape[1]
     img[:TITLE_PX] = (60, 60, 60)
     clock = f"Camera - {int(t) // 60:02d}:{int(t) % 60:02d}:{int(t * 100) % 100:02d} - {w}x{img.shape[0]} - 25 fps"
-    cv2.putText(img, clock, (8, TITLE_PX - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (235, 235, 235), 1, cv2.LINE_AA)
+    text = np.zeros((TITLE_PX, w), np.uint8)
+    cv2.putText(text, clock, (8, TITLE_PX - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_AA)
+    img[:TITLE_PX][text > 0] = np.clip(60 + text[text > 0, None] * (175 / 255), 0, 255).astype(np.uint8)
     for k in range(3):  # the window's buttons
         cv2.circle(img, (w - 16 - 22 * k, TITLE_PX // 2), 6, (90, 90, 200) if k == 0 else (150, 150, 150), -1)
+    _, _, stats, _ = cv2.connectedComponentsWithStats((text > 64).astype(np.uint8))
+    return [[int(v) for v in row[:4]] for row in stats[1:]]
 
 
 def camera(frame: np.ndarray, velocity: np.ndarray, t: float, rng: np.random.Generator) -> np.ndarray:
@@ -103,10 +108,11 @@ def camera(frame: np.ndarray, velocity: np.ndarray, t: float, rng: np.random.Gen
     return np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
-def frame_truth(index: int, sheet: int, truth: list, T: np.ndarray, hidden: np.ndarray) -> dict:
-    """One frame's ground truth: digits wholly in view below the title bar and not under a hand."""
+def frame_truth(index: int, sheet: int, truth: list, T: np.ndarray, hidden: np.ndarray, printed: list) -> dict:
+    """One frame's ground truth: digits wholly in view below the title bar and not under a hand;
+    the title bar and each of its printed characters ignored."""
     w, h = SIZE
-    digits, ignore = [], [[0, 0, w, TITLE_PX]]
+    digits, ignore = [], [[0, 0, w, TITLE_PX], *printed]
     for k, (digit, pts) in enumerate(truth):
         x, y, bw, bh = _box(pts, T)
         below = (x, y - TITLE_PX, bw, bh)
@@ -146,10 +152,10 @@ def render(out: Path, seconds: float = 10.0, seed: int = 1, quality: int = 80) -
             velocity = moved.mean(axis=0) - (last if last is not None else moved.mean(axis=0))
             last = moved.mean(axis=0)
             img = camera(frame, velocity, t, rng)
-            title_bar(img, t)
+            printed = title_bar(img, t)
             ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
             writer.write(cv2.imdecode(buf, cv2.IMREAD_COLOR))
-            rec = frame_truth(i, sheet, truth, T, hidden)
+            rec = frame_truth(i, sheet, truth, T, hidden, printed)
             fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
             counts.append(len(rec["digits"]))
     writer.release()
