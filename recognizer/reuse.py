@@ -6,7 +6,7 @@
 
 Why it is sound: video frames are 1/25-1/30 s apart. A candidate found in this
 frame whose box matches one classified a frame or two ago (high IoU, the same
-width and height within a pixel or two, the same amount of ink) covers the same
+width and height within a pixel or two, its ink in the same places) covers the same
 handwriting on the same page: the digit under it cannot have changed, only the
 camera moved a little. Its probabilities are taken over instead of normalizing
 and inferring it again (~140 us a crop, half of a frame's time on the demo).
@@ -15,8 +15,8 @@ What keeps it safe:
 - detection still runs on EVERY frame; only the per-crop classification is
   reused, so boxes, cuts, grouping and tracking are this frame's own;
 - a box that is new, moved a lot, grew or shrank (a digit entering at the
-  frame edge, two digits touching), or whose ink changed (blur, lighting) is
-  classified afresh;
+  frame edge, two digits touching), or whose ink changed (blur, lighting, another
+  glyph with as much ink: a clock's digits on screen) is classified afresh;
 - every classification expires after at most `refresh` frames (staggered
   between refresh/2 and refresh, so a static page does not re-classify all its
   crops in one frame) and is classified again;

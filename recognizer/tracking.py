@@ -152,12 +152,12 @@ class DigitTracker:
             return pairs + loose, {j for _, j in loose}
         return pairs, set()
 
-    def _scene_changed(self, pairs: list[tuple[int, int]], digits: list[Digit]) -> bool:
+    def _scene_changed(self, pairs: list[tuple[int, int]], probs: list[np.ndarray]) -> bool:
         """Does most of what this frame reads contradict what the tracks show (at least
         `scene_votes` shown tracks, more than half of them clearly reading another digit)? A sheet
         swapped or the camera turned to another page: every old label is stale at once, and no
         track's history is worth keeping, not even for `follow` frames."""
-        shown = [(self.tracks[i], digit_probs(digits[j])) for i, j in pairs if self.tracks[i].shown is not None]
+        shown = [(self.tracks[i], probs[j]) for i, j in pairs if self.tracks[i].shown is not None]
         against = sum(self._contradicts(t, p) for t, p in shown)
         return len(shown) >= self.scene_votes and 2 * against > len(shown)
 
@@ -201,7 +201,8 @@ class DigitTracker:
         """Assign track ids, smooth labels; returns the same Results, changed in place."""
         digits = results.digits
         pairs, loose = self._match(digits)
-        if self._scene_changed(pairs, digits):
+        probs = [digit_probs(d) for d in digits]
+        if self._scene_changed(pairs, probs):
             self.tracks, pairs = [], []  # ids go on counting: a new sheet's digits are new tracks
         owner = {j: self.tracks[i] for i, j in pairs}
         for track in self.tracks:
@@ -212,13 +213,13 @@ class DigitTracker:
                 track = Track(self._next_id, d.box, deque(maxlen=self.window))
                 self._next_id += 1
                 self.tracks.append(track)
-            if self._resized(track.box, d.box) or (j in loose and self._contradicts(track, digit_probs(d))):
+            if self._resized(track.box, d.box) or (j in loose and self._contradicts(track, probs[j])):
                 track.forget()  # new ink, or another digit under the box: no old reading holds
             track.box, track.missed = tuple(d.box), 0
             if at_edge(d.box, results.width, results.height, self.edge):  # half a digit: its reading must not stick
                 track.forget()
             else:
-                track.add(digit_probs(d))
+                track.add(probs[j])
                 self._follow(track)
                 self._decide(track)
             owner[j] = track
