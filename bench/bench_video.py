@@ -16,6 +16,7 @@ Prints, all measured in this run on this machine:
     then with the annotated video written too (draw + write stages);
   * digit precision/recall/F1 per frame and flicker against the ground truth,
     for reuse off and on, and without tracking (tracking must never lower F1);
+  * what a cluttered frame costs against a clean one (`clutter_line`);
   * the naive approach on the same clip: the same candidates, but one keras
     `model.predict` per digit (assets/models/digits.keras), timed on the first
     --baseline-frames frames, and the speed-up ratio of the real loop over it.
@@ -73,6 +74,7 @@ def loop(video: Path, out_dir: Path, model: str | None, draw: bool, workers: int
     frames = len(sw.stages["recognize"])
     ms = sw.medians_ms()
     ms["recognize_p95"] = 1000 * float(np.percentile(sw.stages["recognize"], 95))
+    ms["recognize_each"] = [1000 * v for v in sw.stages["recognize"]]  # per frame, in order (1 process)
     ms["cpu_per_frame"] = 1000 * cpu / max(frames, 1)  # all threads: what the frame costs a less busy machine
     ms["workers_cpu_per_frame"] = 1000 * (children_cpu() - children0) / max(frames, 1)
     return frames / wall, ms, js
@@ -162,6 +164,8 @@ def bench_video(video: Path, out: Path, args) -> None:
             key = (workers, reuse)
             CountingReuse.made.clear()
             fps[key], ms, js[key] = loop(video, out, args.model, draw=False, workers=workers, reuse=reuse)
+            if key == (1, False):
+                each = ms["recognize_each"]
             label = f"{workers} process{'es' if workers > 1 else ''}, reuse {'on ' if reuse else 'off'}"
             gain = f"  -> {fps[key] / fps[(1, False)]:.2f}x" if key != (1, False) else ""
             print(f"  headless + JSON, {label}: {fps[key]:7.1f} fps   median ms: {stages_line(ms)}{gain}")
@@ -179,10 +183,24 @@ def bench_video(video: Path, out: Path, args) -> None:
         print(f"  {label}: {len(records)} frames; digits precision "
               f"{s['precision']:.3f} recall {s['recall']:.3f} F1 {s['f1']:.3f} (tp {s['tp']} fp {s['fp']} "
               f"fn {s['fn']}); flicker {f['flicker']:.4f} ({f['changes']} changes in {f['track_frames']} track-frames)")
+    print("  " + clutter_line(load_jsonl(js[(1, False)]), each))
     naive_ms, naive_n = naive_per_frame_ms(video, args.baseline_frames, args.model)
     ours_ms = 1000 / max(fps.values())
     print(f"  naive predict/digit: {naive_ms:7.1f} ms/frame ({naive_n:.0f} predict calls/frame, "
           f"{args.baseline_frames} frames)  vs {ours_ms:.2f} ms/frame -> {naive_ms / ours_ms:.0f}x faster")
+
+
+def clutter_line(records: list[dict], each: list[float]) -> str:
+    """What a cluttered frame costs against a clean one, in one run (1 process, no reuse): the
+    median recognize ms of the tenth of frames with the most candidates (digits and rejected)
+    against the median of the third with the fewest. Issue 20's budget: at most 2.5x."""
+    count = np.array([len(r["digits"]) + len(r["rejected"]) for r in records])
+    ms = np.array(each[:len(count)])
+    order = np.argsort(count, kind="stable")
+    clean, busy = order[: max(1, len(order) // 3)], order[-max(1, len(order) // 10):]
+    c, b = float(np.median(ms[clean])), float(np.median(ms[busy]))
+    return (f"clutter: {np.median(count[busy]):.0f} candidates a frame cost {b:.1f} ms (median of the busiest "
+            f"tenth), {np.median(count[clean]):.0f} cost {c:.1f} ms (quietest third): {b / max(c, 1e-9):.1f}x")
 
 
 class CountingReuse(ClassificationReuse):
