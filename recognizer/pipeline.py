@@ -20,6 +20,7 @@ import numpy as np
 
 from recognizer import candidates as cand
 from recognizer import lines, preprocess, tilt
+from recognizer.frames import checked
 from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions
 from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.normalize import normalize_batch, stroke_width
@@ -93,6 +94,9 @@ class Recognizer:
 
     def __call__(self, frame: np.ndarray, source: str = "", frame_index: int = 0,
                  time_s: float | None = None) -> Results:
+        """Read one frame: any numeric array, gray or 1, 3 or 4 channels (recognizer/frames.py);
+        raises frames.FrameError for what is no image."""
+        frame = checked(frame)
         h, w = frame.shape[:2]
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -101,6 +105,8 @@ class Recognizer:
             timings["preprocess"] = 0.0
             found = self._whole_image(frame)
             _lap(timings, "candidates", t)
+        elif _too_thin(h, w, self.max_side):
+            found = []  # a strip thinner than the shortest digit holds none (nor can it be shrunk or filtered)
         else:
             last = self._turn[1] if self.steady and self._turn and self._turn[0] == frame_index - 1 else None
             prep, found = locate(frame, self.max_side, self.polarity, timings, last)
@@ -239,6 +245,12 @@ def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str
         found = frame_candidates(prep)
         _lap(timings, "candidates", t)
     return prep, found
+
+
+def _too_thin(h: int, w: int, max_side: int) -> bool:
+    """Is a frame's short side, at working size, under the shortest digit it could hold?"""
+    scale = min(1.0, max_side / max(h, w))
+    return min(h, w) * scale < preprocess.min_digit_height((round(h * scale), round(w * scale)))
 
 
 def _zoom(found: list[cand.Candidate]) -> float:

@@ -102,7 +102,7 @@ def working_size(gray: np.ndarray, max_side: int = MAX_SIDE, zoom: float = 1.0) 
     h, w = gray.shape[:2]
     scale = min(1.0, max_side / max(h, w)) * zoom
     if scale != 1.0:
-        size = (round(w * scale), round(h * scale))
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))  # a strip 1 px thin stays 1 px
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC)
     return gray, scale
 

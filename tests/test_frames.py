@@ -1,0 +1,90 @@
+"""recognizer/frames.py: the API reads any numeric image array, or raises FrameError saying why.
+
+Issue 21 fuzzed `Recognizer()(frame)` and 2,236 of 4,800 arrays raised OpenCV assertions or
+numpy errors (zero-size arrays, strips one pixel thin, 2 or 5 channels...). Here a few hundred
+random arrays of every dtype, shape and value range the tests draw themselves: each call returns
+Results whose JSON is valid, or raises FrameError; nothing else.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from recognizer.frames import MAX_PIXELS, FrameError, checked
+
+@pytest.fixture(scope="module")
+def recognizer():
+    from recognizer.pipeline import Recognizer
+
+    return Recognizer()
+
+
+DTYPES = [np.uint8, np.uint16, np.int32, np.int64, np.float32, np.float64, np.bool_, np.int8]
+
+
+def random_frame(rng: np.random.Generator):
+    """An array an API user might pass: any of the dtypes, 1-4 dimensions, sides 0-700 (often
+    1-3 px thin), 0-5 channels, values from noise to NaN and inf, sometimes a strided view."""
+    ndim = int(rng.choice([1, 2, 2, 3, 3, 3, 4]))
+    sides = [int(rng.choice([0, 1, 2, 3, 7, 30, 33, int(rng.integers(1, 700))])) for _ in range(2)]
+    shape = [sides[0]] if ndim == 1 else sides + ([int(rng.integers(0, 6))] if ndim >= 3 else [])
+    shape += [2] * (ndim - len(shape))
+    dtype = DTYPES[rng.integers(len(DTYPES))]
+    scale = {np.bool_: 2, np.int8: 127}.get(dtype, float(rng.choice([1.0, 255.0, 65535.0])))
+    values = rng.random(shape) * scale
+    if np.issubdtype(dtype, np.floating) and rng.random() < 0.3 and values.size:
+        values.ravel()[rng.integers(values.size, size=max(1, values.size // 50))] = rng.choice([np.nan, np.inf, -np.inf])
+    frame = values.astype(dtype)
+    if rng.random() < 0.2 and frame.ndim >= 2 and frame.shape[0] > 2:
+        frame = frame[::2]  # a view, not contiguous
+    return frame
+
+
+def test_every_array_is_read_or_refused_with_a_frame_error(recognizer):
+    rng = np.random.default_rng(21)
+    read = refused = 0
+    for _ in range(300):
+        frame = random_frame(rng)
+        try:
+            res = recognizer(frame)
+        except FrameError as exc:
+            refused += 1
+            assert str(exc)
+            continue
+        read += 1
+        json.loads(res.to_json())  # valid JSON: no NaN confidences, no numpy types
+        assert (res.width, res.height) == (frame.shape[1], frame.shape[0])
+    assert read > 100 and refused > 30, (read, refused)  # both kinds were drawn
+
+
+@pytest.mark.parametrize("frame, says", [
+    (np.zeros((0, 0, 3), np.uint8), "empty"),
+    (np.zeros((50, 50, 2), np.uint8), "shape"),
+    (np.zeros(100, np.uint8), "shape"),
+    (np.zeros((40, 40), complex), "dtype"),
+    ("photo.png", "dtype"),
+])
+def test_what_is_no_image_is_refused_with_a_message(frame, says):
+    with pytest.raises(FrameError, match=says):
+        checked(frame)
+
+
+def test_nan_and_inf_are_black_and_white_and_views_become_contiguous():
+    a = np.array([[np.nan, 0.5], [np.inf, -np.inf]], np.float32)
+    assert np.array_equal(checked(a), [[0.0, 0.5], [1.0, 0.0]])  # +inf: white (1.0, or the brightest finite value)
+    view = np.zeros((20, 30, 3), np.uint8)[::2, ::3]
+    assert checked(view).flags.c_contiguous
+
+
+def test_more_pixels_than_the_limit_are_refused_before_any_work():
+    huge = np.broadcast_to(np.uint8(0), (MAX_PIXELS // 1000 + 1, 1000))  # no memory behind it
+    with pytest.raises(FrameError, match="too many pixels"):
+        checked(huge)
+
+
+def test_a_strip_thinner_than_a_digit_reads_as_nothing(recognizer):
+    for shape in [(1, 5000), (5000, 1), (2, 3000, 3), (9, 1000)]:
+        res = recognizer(np.full(shape, 200, np.uint8))
+        assert res.digits == [] and (res.height, res.width) == shape[:2]
