@@ -16,6 +16,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
 DEFAULT_MODEL = ASSETS / "digits.tflite"
 SMALL_MODEL = ASSETS / "digits_small.tflite"  # reads frames enlarged for their small digits (pipeline.locate)
 REJECT_CLASS = 10  # index of the "not a digit" class
+NUM_CLASSES = 11  # digits 0-9 and "not a digit"
 
 
 class ModelError(RuntimeError):
@@ -56,6 +57,30 @@ class DigitClassifier:
         self._in = self._interp.get_input_details()[0]["index"]
         self._out = self._interp.get_output_details()[0]["index"]
         self._batch = -1
+        self._check()
+
+    def _check(self) -> None:
+        """Refuse at load, in one line, a model this runtime cannot use, rather than crash or
+        write nonsense on the first frame: a 28x28x1 float input whose batch can change, and
+        NUM_CLASSES probabilities out (a probe batch: finite, in [0, 1], each row summing to 1;
+        a logits model or one of other classes would write confidences of 50 or find nothing)."""
+        detail = self._interp.get_input_details()[0]
+        if tuple(detail["shape"][1:]) != (28, 28, 1) or detail["dtype"] != np.float32:
+            raise ModelError(f"model {self.path.name} takes {tuple(detail['shape'])} {np.dtype(detail['dtype']).name}, "
+                             "not 28x28x1 float32 crops")
+        probe = np.zeros((3, 28, 28), np.float32)
+        probe[1, 6:22, 12:16] = 1.0  # a stroke, a 1
+        probe[2] = np.random.default_rng(0).random((28, 28))
+        try:
+            probs = self.probabilities(probe)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"model {self.path.name} cannot read a batch of crops: {str(exc).splitlines()[0]}") from None
+        if probs.shape != (3, NUM_CLASSES):
+            raise ModelError(f"model {self.path.name} gives {probs.shape[1:]} outputs per crop, not {NUM_CLASSES} "
+                             "(digits 0-9 and not-a-digit)")
+        if not (np.isfinite(probs).all() and probs.min() >= -1e-3 and probs.max() <= 1 + 1e-3
+                and np.allclose(probs.sum(axis=1), 1.0, atol=0.05)):
+            raise ModelError(f"model {self.path.name} does not output probabilities (finite, 0-1, summing to 1)")
 
     def _resize(self, n: int) -> None:
         """Re-allocate only when the batch size changes.
@@ -94,6 +119,17 @@ def load_metadata(model_path: Path) -> dict:
     if not meta.is_file():
         return {}
     try:
-        return json.loads(meta.read_text())
+        data = json.loads(meta.read_text())
     except (OSError, json.JSONDecodeError):
         raise ModelError(f"model metadata is damaged: {meta}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"model metadata is damaged: {meta} (not an object)")
+    for key in ("conf_threshold", "reject_threshold"):
+        if key in data and not is_probability(data[key]):
+            raise ModelError(f"model metadata {meta.name}: {key} is {data[key]!r}, not a probability (0-1)")
+    return data
+
+
+def is_probability(value) -> bool:
+    """A number from 0 to 1 (not NaN, not a string, not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TFLite model for frames whose digits are too small to read as they are, looked at "
                         "enlarged (default: assets/models/digits_small.tflite beside the default --model; "
                         "'none': --model reads every frame)")
-    p.add_argument("--conf", type=float, metavar="P",
+    p.add_argument("--conf", type=probability, metavar="P",
                    help="minimum confidence to accept a digit (default: the model's own threshold); "
                         "+/- change it live")
     p.add_argument("--no-display", action="store_true",
@@ -104,6 +104,17 @@ def use_system_fonts() -> None:
         if os.path.isdir(folder):
             os.environ["QT_QPA_FONTDIR"] = folder
             return
+
+
+def probability(text: str) -> float:
+    """An argparse type: a number from 0 to 1 (NaN and out-of-range values are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability from 0 to 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

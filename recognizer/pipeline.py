@@ -20,8 +20,8 @@ import numpy as np
 
 from recognizer import candidates as cand
 from recognizer import lines, preprocess, tilt
+from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions, is_probability
 from recognizer.frames import checked
-from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions
 from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.normalize import normalize_batch, stroke_width
 from recognizer.numeric import median
@@ -82,6 +82,9 @@ class Recognizer:
         meta = self.classifier.metadata
         self.conf = conf if conf is not None else float(meta.get("conf_threshold", CONF))
         self.reject = reject if reject is not None else float(meta.get("reject_threshold", REJECT))
+        for name, value in (("conf", self.conf), ("reject", self.reject)):
+            if not is_probability(value):  # NaN would switch the gate off without a word
+                raise ValueError(f"{name} must be a probability from 0 to 1, not {value!r}")
         self.max_side, self.polarity, self.debug_on = max_side, polarity, debug
         self.debug: dict = {}
         self.set_reuse(reuse)

@@ -102,3 +102,63 @@ def test_shipped_model_reads_cut_digits_and_refuses_pairs(classifier, realworld)
 
     r = pieces_report(classifier, classifier.metadata.get("conf_threshold", 0.0))
     assert r["read"] >= 0.88 and r["rejected"] >= 0.82, r
+
+
+@pytest.fixture(scope="module")
+def odd_models(tmp_path_factory):
+    """Tiny TFLite models this runtime must refuse at load (issue 21): logits instead of
+    probabilities, 5 classes, 32x32 crops. Built with TensorFlow here (training's dependency)."""
+    tf = pytest.importorskip("tensorflow")
+    keras = tf.keras
+    folder = tmp_path_factory.mktemp("models")
+
+    def save(name, inputs, outputs):
+        model = keras.Model(inputs, outputs)
+        path = folder / f"{name}.tflite"
+        path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+        return path
+
+    x = keras.Input((28, 28, 1))
+    flat = keras.layers.Flatten()(x)
+    paths = {"logits": save("logits", x, keras.layers.Dense(11)(flat) * 50.0),
+             "five": save("five", x, keras.layers.Dense(5, activation="softmax")(flat))}
+    y = keras.Input((32, 32, 1))
+    paths["big"] = save("big", y, keras.layers.Dense(11, activation="softmax")(keras.layers.Flatten()(y)))
+    return paths
+
+
+@pytest.mark.parametrize("name, says", [("logits", "probabilities"), ("five", "outputs per crop"),
+                                        ("big", "28x28x1")])
+def test_models_this_runtime_cannot_use_are_refused_at_load(odd_models, name, says):
+    with pytest.raises(ModelError, match=says) as err:
+        DigitClassifier(odd_models[name])
+    assert "\n" not in str(err.value)
+
+
+def test_metadata_thresholds_must_be_probabilities(tmp_path):
+    import json
+    import shutil
+
+    for value in ("high", 1.5, None, True):
+        model = tmp_path / "digits.tflite"
+        shutil.copy(DEFAULT_MODEL, model)
+        model.with_suffix(".json").write_text(json.dumps({"conf_threshold": value}))
+        with pytest.raises(ModelError, match="conf_threshold"):
+            DigitClassifier(model)
+
+
+def test_thresholds_that_are_no_probability_are_refused():
+    """NaN switched the confidence gate off without a word (issue 21)."""
+    import subprocess
+    import sys
+
+    from recognizer.pipeline import Recognizer
+
+    for value in (float("nan"), -0.1, 2.0):
+        with pytest.raises(ValueError, match="probability"):
+            Recognizer(conf=value)
+    run = subprocess.run([sys.executable, "main.py", "--source", "x.png", "--conf", "nan"], capture_output=True,
+                         text=True, cwd=DEFAULT_MODEL.parent.parent.parent, timeout=60)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert [line for line in run.stderr.splitlines() if "error:" in line] == [
+        "main.py: error: argument --conf: nan is not a probability from 0 to 1"]
