@@ -349,3 +349,16 @@ def test_reuse_is_on_for_videos_and_cameras_only_and_off_with_no_reuse():
     assert reuse_frames(build_parser().parse_args([]), video) == REFRESH
     assert reuse_frames(build_parser().parse_args(["--no-reuse"]), video) == 0
     assert reuse_frames(build_parser().parse_args([]), image) == 0  # still images: every crop classified
+
+
+def test_the_loop_keeps_a_bounded_number_of_timings():
+    """A camera left running for hours kept 9 floats a frame for its summary (issue 21: 31 MB an
+    hour at 30 fps); the stopwatch keeps the last TIMED_FRAMES laps of each stage."""
+    from recognizer.app import TIMED_FRAMES, Stopwatch
+
+    sw = Stopwatch()
+    for _ in range(TIMED_FRAMES + 500):
+        sw.lap("recognize")
+        sw.add_substages("recognize", {"infer": 0.001})
+    assert len(sw.stages["recognize"]) == len(sw.stages["recognize.infer"]) == TIMED_FRAMES
+    assert set(sw.medians_ms()) == {"recognize", "recognize.infer"}
