@@ -40,6 +40,6 @@ def checked(frame) -> np.ndarray:
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise FrameError(f"too many pixels: {image.shape[1]}x{image.shape[0]} (at most {MAX_PIXELS // 1_000_000} MP)")
     if np.issubdtype(image.dtype, np.floating) and not np.isfinite(image).all():
-        image = np.nan_to_num(image, nan=0.0, posinf=float(np.nanmax(image[np.isfinite(image)], initial=1.0)),
-                              neginf=0.0)
+        white = float(np.max(image[np.isfinite(image)], initial=1.0))  # 1.0, or the brightest finite value
+        image = np.nan_to_num(image, nan=0.0, posinf=white, neginf=0.0)
     return np.ascontiguousarray(image)
