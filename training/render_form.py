@@ -136,6 +136,11 @@ def fill_form(page: np.ndarray, images, labels, rng, touch: float = 0.3) -> tupl
 
 def photograph(page: np.ndarray, rng, out_size=(1200, 1600)) -> np.ndarray:
     """The page as a phone sees it: on a table, in perspective, shaded, blurred, noisy, JPEG."""
+    return photograph_mapped(page, rng, out_size)[0]
+
+
+def photograph_mapped(page: np.ndarray, rng, out_size=(1200, 1600)) -> tuple[np.ndarray, np.ndarray]:
+    """(`photograph`'s photo, the 3x3 map from page pixels to photo pixels)."""
     W, H = out_size
     bg = np.full((H, W, 3), rng.integers(40, 120, 3), np.uint8)
     bg = cv2.GaussianBlur(cv2.add(bg, rng.integers(0, 25, (H, W, 3)).astype(np.uint8)), (0, 0), 3)
@@ -161,7 +166,7 @@ def photograph(page: np.ndarray, rng, out_size=(1200, 1600)) -> np.ndarray:
     photo += rng.normal(0, rng.uniform(2, 6), photo.shape)
     photo = np.clip(photo, 0, 255).astype(np.uint8)
     ok, jpg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 90))])
-    return cv2.imdecode(jpg, cv2.IMREAD_COLOR)
+    return cv2.imdecode(jpg, cv2.IMREAD_COLOR), m
 
 
 def render_forms(count: int, out: Path, seed: int = 0, images=None, labels=None) -> list[dict]:

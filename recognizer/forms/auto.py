@@ -16,6 +16,7 @@ from recognizer.forms.page import (order_points, outline_support, quad_of, quad_
                                    warp_quad)
 
 MIN_TABLE_FRACTION = 0.004  # of the image area: smaller boxes are letters, not tables
+RULING_CONTRAST = 7  # grey levels under the local mean a ruling needs: hairlines are faint, the long opening drops noise
 EDGE_INK = 0.7  # share of a table's outline that must be printed line
 TABLE_MARGIN = 0.02  # of the table's size, kept around it when warping it level
 
@@ -29,7 +30,7 @@ def ruling_mask(gray: np.ndarray, line_len: int | None = None) -> np.ndarray:
     are taken out first so a bar that touches a table does not become part of it;
     not around one known box (`line_len` given), where they are bold handwriting.
     """
-    ink = ink_mask(gray)
+    ink = ink_mask(gray, c=RULING_CONTRAST)
     side = min(gray.shape[:2])
     if line_len is None:
         thick = max(9, side // 50) | 1

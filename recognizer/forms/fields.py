@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recognizer.forms.auto import TABLE_MARGIN, find_tables, level_with_margin
+from recognizer.forms import boxes
+from recognizer.forms.auto import TABLE_MARGIN, find_tables, grow, level_with_margin, ruling_mask
 from recognizer.forms.crops import cell_crop, masked_crop, split_digits
 from recognizer.forms.grid import find_grid, find_lines, ink_mask, pen_pixels, remove_lines
 from recognizer.forms.page import to_gray_u8
@@ -138,25 +139,62 @@ def cut_template_field(image: np.ndarray, to_input: np.ndarray, spec, page_size)
         level, inner, m = level_box(image, box, to_input, COMB_REACH)
         grid = find_grid(level, cols=spec.cells, rows=1, inner=inner, reach=True)
         return CutField(spec.name, spec.kind, m, 1, spec.cells, grid_slots(grid), spec, inner)
-    level, (ix, iy, iw, ih), m = level_box(image, box, to_input)
-    grid = find_grid(level, cols=1, rows=1, inner=(ix, iy, iw, ih))
+    level, inner, m = level_box(image, box, to_input)
+    return free_box(level, inner, m, spec.name, spec)
+
+
+def free_box(level: np.ndarray, inner, to_input: np.ndarray, name: str, spec=None) -> CutField:
+    """A box with digits written freely in it, warped level (`inner`: the box in `level`)."""
+    grid = find_grid(level, cols=1, rows=1, inner=inner)
     x0, x1, y0, y1 = grid.xs[0], grid.xs[-1], grid.ys[0], grid.ys[-1]
     slots = free_slots(level[y0:y1, x0:x1], grid.ink[y0:y1, x0:x1], (x0, y0))
-    return CutField(spec.name, spec.kind, m, slots=slots, spec=spec, outline=(ix, iy, iw, ih))
+    return CutField(name, "box", to_input, slots=slots, spec=spec, outline=tuple(inner))
+
+
+def page_fields(image: np.ndarray) -> list[list[boxes.Cell]]:
+    """Auto mode's fields of a page, in reading order: a table whose digit-sized cells tile
+    it (a Sudoku, a comb) as one; every other closed box on its own or, touching others
+    in a row, as a comb (recognizer/forms/boxes.py)."""
+    gray = to_gray_u8(image)
+    cells = boxes.find_cells(ruling_mask(gray))
+    tables = []
+    for quad in find_tables(gray):
+        mine = [c for c in cells if boxes.inside(c, quad)]
+        if boxes.is_grid(mine, quad):
+            tables.append(boxes.Cell.of_table(quad))
+            cells = [c for c in cells if not any(c is m for m in mine)]
+    return boxes.reading_order(boxes.group_cells(cells) + [[t] for t in tables])
 
 
 def cut_tables(image: np.ndarray, to_input: np.ndarray) -> list[CutField]:
-    """Auto mode: every boxed table on the page (BGR or gray), cut into its cells (a
-    one-row table's cells reach past its box, as a template comb's do)."""
-    fields = []
-    for i, quad in enumerate(find_tables(to_gray_u8(image))):
-        level, inner = level_with_margin(image, quad)
+    """Auto mode: every field of the page (BGR or gray), named by its position (r01c02)."""
+    groups = page_fields(image)
+    return [cut_group(image, to_input, group, name) for group, name in zip(groups, boxes.names(groups))]
+
+
+def cut_group(image: np.ndarray, to_input: np.ndarray, group: list[boxes.Cell], name: str) -> CutField:
+    """One found field: a table read whole, a comb (cells reach past the box, as a template
+    comb's do), or a free box."""
+    first = group[0]
+    if first.table:
+        level, inner = level_with_margin(image, first.quad)
         grid = find_grid(level.image, inner=inner)
         if grid.shape[0] == 1:
-            level, inner = level_with_margin(image, quad, COMB_REACH)
+            level, inner = level_with_margin(image, first.quad, COMB_REACH)
             grid = find_grid(level.image, rows=1, inner=inner, reach=True)
         rows, cols = grid.shape
         kind = "grid" if rows > 1 else "comb" if cols > 1 else "box"
-        fields.append(CutField(f"table{i + 1}", kind, to_input @ level.to_input, rows, cols,
-                               grid_slots(grid), outline=inner))
-    return fields
+        return CutField(name, kind, to_input @ level.to_input, rows, cols, grid_slots(grid), outline=inner)
+    quad = on_lines(boxes.outline(group))
+    if len(group) > 1:
+        level, inner = level_with_margin(image, quad, COMB_REACH)
+        grid = find_grid(level.image, cols=len(group), rows=1, inner=inner, reach=True)
+        return CutField(name, "comb", to_input @ level.to_input, 1, len(group), grid_slots(grid), outline=inner)
+    level, inner = level_with_margin(image, quad)
+    return free_box(level.image, inner, to_input @ level.to_input, name)
+
+
+def on_lines(quad: np.ndarray, px: float = 2.0) -> np.ndarray:
+    """A hole's quad pushed out by `px` onto the middle of its printed lines."""
+    w, h = np.ptp(quad[:, 0]), np.ptp(quad[:, 1])
+    return grow(quad, px / max(w, 1), px / max(h, 1))

@@ -14,7 +14,7 @@ import numpy as np
 
 from recognizer.classifier import DigitClassifier
 from recognizer.forms.fields import CutField, boxes_found, cut_tables, cut_template_field
-from recognizer.forms.page import Page, orientations, sheet_quad, to_gray_u8, turned
+from recognizer.forms.page import Page, find_page, orientations, sheet_quad, to_gray_u8, turned, warp_quad
 from recognizer.forms.register import register
 from recognizer.forms.template import Template
 from recognizer.normalize import normalize_batch
@@ -112,8 +112,8 @@ class FormReader:
         self.drop_above = self.reject_threshold if template is None else max(self.reject_threshold, SURE_NOT_DIGIT)
 
     def page(self, image: np.ndarray) -> Page:
-        """The rectified sheet (template size), or the photo as it is for auto mode: each
-        table found there is warped level on its own, which also undoes perspective.
+        """The rectified sheet: at the template's size, or at its own for auto mode (where,
+        with no sheet edge in view, each table is warped level on its own).
         A photo bigger than MAX_SIDE is read from a smaller copy (boxes still map back)."""
         scale = min(1.0, MAX_SIDE / max(image.shape[:2]))
         if scale < 1.0:
@@ -121,8 +121,9 @@ class FormReader:
             page = self.page(small)
             page.to_input = np.diag([1 / scale, 1 / scale, 1.0]) @ page.to_input
             return page
-        if self.template is None:
-            return Page(image, np.eye(3), found=False)
+        if self.template is None:  # a sheet in view is warped flat: its rulings level, each box found
+            quad = find_page(image)  # without one (a scan, a close-up) each table is levelled on its own
+            return warp_quad(image, quad) if quad is not None else Page(image, np.eye(3), found=False)
         page = self.upright(*sheet_quad(image))
         boxed = sum(f.kind != "line" for f in self.template.fields)
         if boxes_found(page.image, self.template.fields, self.template.page) * 2 < boxed:

@@ -1,0 +1,151 @@
+"""Every closed printed box of a page, grouped into fields (auto mode and drafted templates).
+
+A real form is not one table: each field is its own box with its printed prompt
+above it, boxes of different widths stand side by side, a comb field is a row of
+touching boxes, a table's cells are ruled, and frames hold whole sections or a
+printed paragraph. What they share is that a field is written INSIDE a closed
+box. So the boxes are the holes of the page's printed rulings (auto.ruling_mask):
+a hole with no box inside it is a cell (a frame around other boxes is not), and a
+prompt printed above or beside a box, outside it, is never part of its value.
+
+Cells are then grouped: a run of touching digit-sized cells of one height is a
+comb (one digit per cell); every other cell is a box of its own. A table whose
+cells are all digit-sized and tile it (a Sudoku, a row of character boxes) is
+read whole as a grid, as before (fields.cut_tables).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from recognizer.forms.page import order_points, quad_of
+
+MIN_CELL = 12  # px: a hole lower or narrower than this is a gap between lines, not a box to write in
+WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit (as in fields.py)
+SAME_HEIGHT = 0.2  # touching cells of a comb differ in height by at most this share
+WALL = 0.25  # ... and are at most this share of their height apart (one printed line between them)
+TILED = 0.7  # a table whose cells cover this share of it ...
+GRID_SHARE = 0.5  # ... and its digit-sized cells this share is a grid, read whole
+
+
+@dataclass
+class Cell:
+    """One closed box: its corners (tl, tr, br, bl) in page pixels and its bounding box."""
+
+    quad: np.ndarray
+    box: tuple[int, int, int, int]
+    table: bool = False  # a whole grid or comb read as one field (fields.cut_tables' way)
+
+    @property
+    def digit_sized(self) -> bool:
+        x, y, w, h = self.box
+        return not self.table and w <= WIDE_CELL * h
+
+    @classmethod
+    def of_table(cls, quad: np.ndarray) -> "Cell":
+        x, y, w, h = cv2.boundingRect(quad.astype(np.float32))
+        return cls(order_points(quad.astype(np.float32)), (x, y, w, h), table=True)
+
+
+def find_cells(rulings: np.ndarray) -> list[Cell]:
+    """The innermost closed boxes of a ruling mask: holes that are four-sided and hold no box."""
+    contours, hierarchy = cv2.findContours(rulings, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    hierarchy = hierarchy[0]
+    depth = np.zeros(len(contours), int)
+    for i in range(len(contours)):
+        parent = hierarchy[i][3]
+        while parent >= 0:
+            depth[i] += 1
+            parent = hierarchy[parent][3]
+    holes = {}
+    for i, c in enumerate(contours):
+        x, y, w, h = cv2.boundingRect(c)
+        if depth[i] % 2 == 1 and min(w, h) >= MIN_CELL:
+            quad = quad_of(c, refine=False)
+            if quad is not None:
+                holes[i] = Cell(order_points(quad), (x, y, w, h))
+    nested = set()
+    for i in holes:  # a hole holding another box is a frame: only its innermost boxes are cells
+        parent = hierarchy[i][3]
+        while parent >= 0:
+            nested.add(parent)
+            parent = hierarchy[parent][3]
+    return [cell for i, cell in holes.items() if i not in nested]
+
+
+def touching(a: Cell, b: Cell) -> bool:
+    """Is b the next box of a comb right of a: same height, same row, one line between them?"""
+    ax, ay, aw, ah = a.box
+    bx, by, bw, bh = b.box
+    h = max(ah, bh)
+    overlap = min(ay + ah, by + bh) - max(ay, by)
+    gap = bx - (ax + aw)
+    return abs(ah - bh) <= SAME_HEIGHT * h and overlap >= (1 - SAME_HEIGHT) * h and -2 <= gap <= WALL * h
+
+
+def group_cells(cells: list[Cell]) -> list[list[Cell]]:
+    """Cells as fields: runs of touching digit-sized cells (combs), every other cell alone;
+    in reading order (top to bottom, then left to right)."""
+    cells = sorted(cells, key=lambda c: c.box[0])
+    groups: list[list[Cell]] = []
+    for cell in cells:
+        run = next((g for g in groups if cell.digit_sized and g[-1].digit_sized and touching(g[-1], cell)), None)
+        if run is not None:
+            run.append(cell)
+        else:
+            groups.append([cell])
+    return reading_order(groups)
+
+
+def reading_order(groups: list[list[Cell]]) -> list[list[Cell]]:
+    """Top to bottom by rows (fields whose middles are within half a field's height), then left to right."""
+    return [g for row in rows_of(groups) for g in row]
+
+
+def rows_of(groups: list[list[Cell]]) -> list[list[list[Cell]]]:
+    """Groups in rows: a group joins the row whose middle is within half its height of its own."""
+    rows: list[list[list[Cell]]] = []
+    for g in sorted(groups, key=lambda g: middle(g)):
+        if rows and abs(middle(g) - middle(rows[-1][-1])) <= 0.5 * g[0].box[3]:
+            rows[-1].append(g)
+        else:
+            rows.append([g])
+    return [sorted(row, key=lambda g: g[0].box[0]) for row in rows]
+
+
+def middle(group: list[Cell]) -> float:
+    x, y, w, h = group[0].box
+    return y + h / 2
+
+
+def outline(group: list[Cell]) -> np.ndarray:
+    """The quad around a run of cells: the first cell's left corners, the last one's right ones."""
+    first, last = group[0].quad, group[-1].quad
+    return np.float32([first[0], last[1], last[2], first[3]])
+
+
+def is_grid(cells: list[Cell], quad: np.ndarray) -> bool:
+    """Is the table `quad` a grid of one-digit cells (a Sudoku, a comb, character boxes)?
+    Its cells tile it, and most of it is digit-sized cells: a bent newspaper grid whose
+    broken lines merged a few cells still is one; a table of wide cells is not."""
+    table = cv2.contourArea(quad.astype(np.float32))
+    area = sum(cv2.contourArea(c.quad) for c in cells)
+    digits = sum(cv2.contourArea(c.quad) for c in cells if c.digit_sized)
+    return area >= TILED * table and digits >= GRID_SHARE * table
+
+
+def inside(cell: Cell, quad: np.ndarray) -> bool:
+    x, y, w, h = cell.box
+    return cv2.pointPolygonTest(quad.reshape(-1, 1, 2).astype(np.float32), (x + w / 2, y + h / 2), False) >= 0
+
+
+def names(groups: list[list[Cell]]) -> list[str]:
+    """Position names, row then column: r01c01, r01c02, r02c01, ..."""
+    out = []
+    for r, row in enumerate(rows_of(groups), 1):
+        out += [f"r{r:02d}c{c:02d}" for c in range(1, len(row) + 1)]
+    return out
