@@ -21,7 +21,7 @@ EDGE_INK = 0.7  # share of a table's outline that must be printed line
 TABLE_MARGIN = 0.02  # of the table's size, kept around it when warping it level
 
 
-def ruling_mask(gray: np.ndarray, line_len: int | None = None) -> np.ndarray:
+def ruling_mask(gray: np.ndarray, line_len: int | None = None, upright: int | None = None) -> np.ndarray:
     """Thin straight strokes (printed rulings) of a page; solid bars and blobs removed.
 
     Rulings are found with short openings (a bent newspaper keeps short pieces
@@ -29,6 +29,8 @@ def ruling_mask(gray: np.ndarray, line_len: int | None = None) -> np.ndarray:
     change its outline. On a whole page, thick solid areas (headings, shaded bars)
     are taken out first so a bar that touches a table does not become part of it;
     not around one known box (`line_len` given), where they are bold handwriting.
+    `upright`: the shortest vertical run kept, when it is shorter than `line_len` (the
+    sides of a single box are only as tall as the box).
     """
     ink = ink_mask(gray, c=RULING_CONTRAST)
     side = min(gray.shape[:2])
@@ -38,7 +40,7 @@ def ruling_mask(gray: np.ndarray, line_len: int | None = None) -> np.ndarray:
         ink = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(solid, np.ones((5, 5), np.uint8))))
     k = line_len or max(15, side // 25)
     hor = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, k), np.uint8))
-    ver = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((k, 1), np.uint8))
+    ver = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((upright or k, 1), np.uint8))
     return cv2.dilate(hor | ver, np.ones((3, 3), np.uint8))
 
 

@@ -23,9 +23,13 @@ import numpy as np
 from recognizer.forms.page import order_points, quad_of
 
 MIN_CELL = 12  # px: a hole lower or narrower than this is a gap between lines, not a box to write in
+BENT_FILL = 0.75  # a hole filling this share of its rotated bounding box is a box on a bent sheet
+SIDE_RUN = 1 / 50  # of the page's short side: a box's printed side is at least this tall (a comb box at 1600 px: 30-45)
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit (as in fields.py)
+TALL_CELL = 1.8  # a cell this much taller than wide is a table's column (a "1" cuts a comb box into slivers: see mend)
 SAME_HEIGHT = 0.2  # touching cells of a comb differ in height by at most this share
 WALL = 0.25  # ... and are at most this share of their height apart (one printed line between them)
+SLIVER = 0.75  # two neighbouring comb cells each narrower than this share of the comb's cells are one, split by a stroke
 TILED = 0.7  # a table whose cells cover this share of it ...
 GRID_SHARE = 0.5  # ... and its digit-sized cells this share is a grid, read whole
 
@@ -43,10 +47,21 @@ class Cell:
         x, y, w, h = self.box
         return not self.table and w <= WIDE_CELL * h
 
+    @property
+    def comb_cell(self) -> bool:
+        """One digit's box: digit-sized and not much taller than wide (a table's tall column is not)."""
+        x, y, w, h = self.box
+        return self.digit_sized and h <= TALL_CELL * w
+
     @classmethod
     def of_table(cls, quad: np.ndarray) -> "Cell":
         x, y, w, h = cv2.boundingRect(quad.astype(np.float32))
         return cls(order_points(quad.astype(np.float32)), (x, y, w, h), table=True)
+
+
+def side_run(shape) -> int:
+    """The shortest vertical run of print that may be a box's side, in pixels."""
+    return max(MIN_CELL, int(SIDE_RUN * min(shape[:2])))
 
 
 def find_cells(rulings: np.ndarray) -> list[Cell]:
@@ -65,7 +80,7 @@ def find_cells(rulings: np.ndarray) -> list[Cell]:
     for i, c in enumerate(contours):
         x, y, w, h = cv2.boundingRect(c)
         if depth[i] % 2 == 1 and min(w, h) >= MIN_CELL:
-            quad = quad_of(c, refine=False)
+            quad = four_sided(c)
             if quad is not None:
                 holes[i] = Cell(order_points(quad), (x, y, w, h))
     nested = set()
@@ -77,6 +92,18 @@ def find_cells(rulings: np.ndarray) -> list[Cell]:
     return [cell for i, cell in holes.items() if i not in nested]
 
 
+def four_sided(hole: np.ndarray) -> np.ndarray | None:
+    """A hole's corners when it is a box: a quadrilateral, or (a long thin box on a bent
+    sheet, whose bowed sides no four corners fit) filling most of its rotated bounding box."""
+    quad = quad_of(hole, refine=False)
+    if quad is not None:
+        return quad
+    rect = cv2.minAreaRect(hole)
+    if cv2.contourArea(hole) >= BENT_FILL * rect[1][0] * rect[1][1]:
+        return cv2.boxPoints(rect).astype(np.float32)
+    return None
+
+
 def touching(a: Cell, b: Cell) -> bool:
     """Is b the next box of a comb right of a: same height, same row, one line between them?"""
     ax, ay, aw, ah = a.box
@@ -84,7 +111,7 @@ def touching(a: Cell, b: Cell) -> bool:
     h = max(ah, bh)
     overlap = min(ay + ah, by + bh) - max(ay, by)
     gap = bx - (ax + aw)
-    return abs(ah - bh) <= SAME_HEIGHT * h and overlap >= (1 - SAME_HEIGHT) * h and -2 <= gap <= WALL * h
+    return abs(ah - bh) <= SAME_HEIGHT * h and overlap >= (1 - SAME_HEIGHT) * h and abs(gap) <= WALL * h
 
 
 def group_cells(cells: list[Cell]) -> list[list[Cell]]:
@@ -98,7 +125,37 @@ def group_cells(cells: list[Cell]) -> list[list[Cell]]:
             run.append(cell)
         else:
             groups.append([cell])
-    return reading_order(groups)
+    runs = [mend(g) for g in groups]
+    return reading_order([[c] for g in runs for c in g if not combed(g)] + [g for g in runs if combed(g)])
+
+
+def combed(run: list[Cell]) -> bool:
+    """Is a run of touching cells a comb: one-digit boxes, not a table's tall columns side by side?"""
+    return len(run) > 1 and sum(c.comb_cell for c in run) * 2 > len(run)
+
+
+def mend(run: list[Cell]) -> list[Cell]:
+    """A comb's cells with the slivers a stroke cut off joined again: a 1 written from the top
+    line to the bottom one is a ruling to the mask and splits its box in two narrow holes."""
+    if len(run) < 3:
+        return run
+    width = float(np.median([c.box[2] for c in run]))
+    out = [run[0]]
+    for cell in run[1:]:
+        last = out[-1]
+        if last.box[2] < SLIVER * width and cell.box[2] < SLIVER * width:
+            out[-1] = joined(last, cell)
+        else:
+            out.append(cell)
+    return out
+
+
+def joined(a: Cell, b: Cell) -> Cell:
+    """The box spanning two side-by-side cells."""
+    x0, y0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
+    x1 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
+    y1 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
+    return Cell(np.float32([a.quad[0], b.quad[1], b.quad[2], a.quad[3]]), (x0, y0, x1 - x0, y1 - y0))
 
 
 def reading_order(groups: list[list[Cell]]) -> list[list[Cell]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from recognizer.forms import boxes
@@ -20,6 +21,7 @@ from recognizer.forms.page import to_gray_u8
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
 FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template box
 CORNER_SLACK = 0.2  # of the field's height: how far a found box corner may be from the template's
+LINE_HALF = 2  # px from a ruling hole's edge to the middle of its printed line (the mask is widened 1 px)
 COMB_REACH = 0.35  # of a comb's height: how far past its box a digit's strokes are still read
 
 
@@ -119,10 +121,24 @@ def grid_slots(grid) -> list[Slot]:
                 slots += [Slot(s.crop, s.box, r * cols + c) for s in
                           free_slots(grid.gray[y:y + h, x:x + w], grid.ink[y:y + h, x:x + w], (x, y))]
                 continue
-            got = cell_crop(grid.gray, grid.ink, (x, y, w, h))
+            got = cell_crop(grid.gray, reached(grid, x, w), (x, y, w, h))
             if got is not None:
                 slots.append(Slot(got[0], got[1], r * cols + c))
     return slots
+
+
+def reached(grid, x: int, w: int) -> np.ndarray:
+    """The table's ink, where a comb's cell reaches past its box (grid.reach) keeping only the
+    strokes that cross into the box: a digit written over the line, not the printed prompt
+    just above it."""
+    if grid.reach is None or grid.shape[0] != 1:
+        return grid.ink
+    top, bottom = grid.ys[0], grid.ys[-1]
+    n, labels = cv2.connectedComponents(grid.ink[:, x:x + w], connectivity=8)
+    crossing = np.unique(labels[top:bottom])
+    ink = grid.ink.copy()
+    ink[:, x:x + w] = np.where(np.isin(labels, crossing[crossing > 0]), grid.ink[:, x:x + w], 0)
+    return ink
 
 
 def cut_template_field(image: np.ndarray, to_input: np.ndarray, spec, page_size) -> CutField:
@@ -143,10 +159,15 @@ def cut_template_field(image: np.ndarray, to_input: np.ndarray, spec, page_size)
     return free_box(level, inner, m, spec.name, spec)
 
 
-def free_box(level: np.ndarray, inner, to_input: np.ndarray, name: str, spec=None) -> CutField:
-    """A box with digits written freely in it, warped level (`inner`: the box in `level`)."""
+def free_box(level: np.ndarray, inner, to_input: np.ndarray, name: str, spec=None, hole=None) -> CutField:
+    """A box with digits written freely in it, warped level (`inner`: the box in `level`).
+    `hole` (x0, y0, x1, y1): its inside, clear of its printed lines, when known (auto mode
+    found the box as a hole in the rulings): a faint or thin side the line finder misses
+    would otherwise be read as a 1."""
     grid = find_grid(level, cols=1, rows=1, inner=inner)
     x0, x1, y0, y1 = grid.xs[0], grid.xs[-1], grid.ys[0], grid.ys[-1]
+    if hole is not None:
+        x0, y0, x1, y1 = max(x0, hole[0]), max(y0, hole[1]), min(x1, hole[2]), min(y1, hole[3])
     slots = free_slots(level[y0:y1, x0:x1], grid.ink[y0:y1, x0:x1], (x0, y0))
     return CutField(name, "box", to_input, slots=slots, spec=spec, outline=tuple(inner))
 
@@ -156,7 +177,7 @@ def page_fields(image: np.ndarray) -> list[list[boxes.Cell]]:
     it (a Sudoku, a comb) as one; every other closed box on its own or, touching others
     in a row, as a comb (recognizer/forms/boxes.py)."""
     gray = to_gray_u8(image)
-    cells = boxes.find_cells(ruling_mask(gray))
+    cells = boxes.find_cells(ruling_mask(gray, upright=boxes.side_run(gray.shape)))
     tables = []
     for quad in find_tables(gray):
         mine = [c for c in cells if boxes.inside(c, quad)]
@@ -191,10 +212,12 @@ def cut_group(image: np.ndarray, to_input: np.ndarray, group: list[boxes.Cell], 
         grid = find_grid(level.image, cols=len(group), rows=1, inner=inner, reach=True)
         return CutField(name, "comb", to_input @ level.to_input, 1, len(group), grid_slots(grid), outline=inner)
     level, inner = level_with_margin(image, quad)
-    return free_box(level.image, inner, to_input @ level.to_input, name)
+    x, y, w, h = inner
+    hole = (x + LINE_HALF + 1, y + LINE_HALF + 1, x + w - LINE_HALF - 1, y + h - LINE_HALF - 1)
+    return free_box(level.image, inner, to_input @ level.to_input, name, hole=hole)
 
 
-def on_lines(quad: np.ndarray, px: float = 2.0) -> np.ndarray:
+def on_lines(quad: np.ndarray, px: float = LINE_HALF) -> np.ndarray:
     """A hole's quad pushed out by `px` onto the middle of its printed lines."""
     w, h = np.ptp(quad[:, 0]), np.ptp(quad[:, 1])
     return grow(quad, px / max(w, 1), px / max(h, 1))
