@@ -7,8 +7,15 @@ Prints, measured in this run:
     perspective, shadow, blur, JPEG): field exact-match per field and overall, median s/form;
   * markus_student_number (one scanned row of boxes, digits touching the lines), --form auto;
   * sudoku_wicht_handfilled, --form auto: handwritten-cell precision, recall, F1
-    (printed cells are ignored: what is read there counts neither for nor against).
-Real-data rows are skipped with a note when ../shared/data/realworld is absent.
+    (printed cells are ignored: what is read there counts neither for nor against);
+  * marks_form_shashank, --form auto: each field's digits (centres inside its box, left
+    to right) against its label;
+  * real-looking forms (training/real_forms.py: prompts above boxes, combs, tables with
+    printed headers and row numbers, letter boxes, paragraph frames; half scanned, half
+    photographed), --form auto: digit fields found and read exactly, and found fields that
+    hold digits but are no digit field; then the same pages drafted from the scan
+    (recognizer.forms.draft) and read on the photograph through that template.
+Real-data rows are skipped with a note when ../shared/data/realworld(2) is absent.
 """
 from __future__ import annotations
 
@@ -33,6 +40,64 @@ from recognizer.forms.reader import FormReader  # noqa: E402
 from recognizer.forms.template import load_template  # noqa: E402
 
 REALWORLD = ROOT.parent / "shared" / "data" / "realworld"
+MARKS = ROOT.parent / "shared" / "data" / "realworld2" / "marks_form_shashank"
+
+
+def bench_marks(clf) -> None:
+    """The marks form read with --form auto: a field is exact when the digits read inside its box are its label."""
+    if not (MARKS / "FIELDS.csv").exists():
+        print(f"\nmarks_form_shashank: skipped, {MARKS} is absent")
+        return
+    res = FormReader(None, clf)(cv2.imread(str(MARKS / "marks_form.jpg")))
+    digits = [d for f in res.fields for d in f.digits]
+    rows = [r for r in csv.DictReader(open(MARKS / "FIELDS.csv")) if r["label"] != "IGNORE"]
+    print("\nmarks_form_shashank --form auto (digits inside each field's box)")
+    exact = 0
+    for row in rows:
+        x, y, w, h = (int(row[k]) for k in "xywh")
+        inside = sorted((d for d in digits if x <= d.box[0] + d.box[2] / 2 <= x + w
+                         and y <= d.box[1] + d.box[3] / 2 <= y + h), key=lambda d: d.box[0])
+        got = "".join(str(d.digit) for d in inside)
+        exact += got == row["label"]
+        print(f"  {row['field']:<22} {row['label']:>12} {got:>12}  {'ok' if got == row['label'] else 'WRONG'}")
+    print(f"  {exact}/{len(rows)} fields exact")
+
+
+def bench_real_forms(clf, count: int, seed: int) -> None:
+    """Rendered real-looking forms: --form auto, and a template drafted from the scan read on a photo."""
+    from recognizer.forms.draft import draft_template
+    from recognizer.forms.template import parse_template
+    from training.data import load_mnist
+    from training.real_forms import layout, photograph_mapped, project, scan, score
+    _, (images, labels) = load_mnist()
+    reader = FormReader(None, clf)
+    totals = {look: collections.Counter() for look in ("scan", "photo", "drafted")}
+    times = []
+    for i in range(count):
+        rng = np.random.default_rng(seed * 1000 + i)
+        page = layout(rng, images, labels)
+        shots = {}
+        for look, (image, m) in (("scan", scan(page.image, rng)), ("photo", photograph_mapped(page.image, rng))):
+            truth = {"fields": [{**f, "box": project(m, f["box"])} for f in page.fields]}
+            t = time.perf_counter()
+            found = [f.to_record() for f in reader(image).fields]
+            times.append(time.perf_counter() - t)
+            totals[look].update(score(found, truth))
+            shots[look] = (image, truth)
+        template = parse_template(draft_template(shots["scan"][0]))
+        photo, truth = shots["photo"]
+        totals["drafted"].update(score([f.to_record() for f in FormReader(template, clf)(photo).fields], truth))
+    print(f"\nreal-looking forms (training/real_forms.py), {count} pages (seed {seed}), each scanned and photographed")
+    print(f"{'read':<34} {'fields':>6} {'found':>7} {'exact':>7} {'extra':>6}")
+    rows = [("scans, --form auto", totals["scan"]), ("photos, --form auto", totals["photo"]),
+            ("ALL, --form auto", totals["scan"] + totals["photo"]),
+            ("photos, template drafted from scan", totals["drafted"])]
+    for name, c in rows:
+        n = max(c["fields"], 1)
+        print(f"{name:<34} {c['fields']:>6} {c['found'] / n:>7.1%} {c['exact'] / n:>7.1%} {c['extra']:>6}")
+    print("extra: fields read with digits that are no digit field (a table's printed header or row "
+          "number, a paragraph, a letter box)")
+    print(f"median time per page (--form auto): {statistics.median(times) * 1000:.0f} ms")
 
 
 def bench_synthetic(clf, count: int, seed: int, keep: Path | None) -> None:
@@ -139,11 +204,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--model", help="TFLite model (default assets/models/digits.tflite)")
     ap.add_argument("--keep", type=Path, help="keep the rendered synthetic forms in this folder")
+    ap.add_argument("--real-count", type=int, default=25,
+                    help="real-looking pages to render, each scanned and photographed (default 25: 50 images)")
     args = ap.parse_args()
     clf = DigitClassifier(args.model)
     print(f"model: {clf.path}  provisional: {clf.metadata.get('provisional', False)}")
     bench_markus(clf)
     bench_sudoku(clf)
+    bench_marks(clf)
+    bench_real_forms(clf, args.real_count, args.seed)
     bench_synthetic(clf, args.count, args.seed, args.keep)
 
 

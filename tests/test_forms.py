@@ -203,3 +203,91 @@ def test_close_up_without_page_edge_is_placed_by_its_boxes(classifier):
     assert fields["code"].text == "" and "out_of_view" in fields["code"].flags
     shown = [name for name in fields if name != "code"]
     assert sum(fields[n].text == expected[n] for n in shown) >= len(shown) - 1, [fields[n].text for n in shown]
+
+
+# Real-looking forms (issue 24): training/real_forms.py draws prompts just above boxes,
+# combs, tables with printed headers and row numbers, letter boxes and paragraph frames.
+
+def _matched(found, truth):
+    """{truth field index: found field record} by box overlap (the benchmark's rule)."""
+    from training.real_forms import iou
+    out, used = {}, set()
+    for i, t in enumerate(truth["fields"]):
+        best = max(((iou(f["box"], t["box"]), k) for k, f in enumerate(found) if k not in used), default=(0, -1))
+        if best[0] >= 0.5:
+            used.add(best[1])
+            out[i] = found[best[1]]
+    return out
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_real_looking_form_every_field_found_no_prompt_digits(mnist, classifier, seed):
+    """A scanned form whose prompts (many with digits: "7. Zip code", "Form 1040 line 7") sit
+    just above their boxes: every digit field is found, and no value holds more digits than
+    were written in its box (a prompt's digits would add some)."""
+    from training.real_forms import render_pair
+    _, (images, labels) = mnist
+    (image, truth), _ = render_pair(seed, images, labels)
+    found = [f.to_record() for f in FormReader(None, classifier)(image).fields]
+    matched = _matched(found, truth)
+    assert len(matched) == len(truth["fields"]), [t for i, t in enumerate(truth["fields"]) if i not in matched]
+    for i, f in matched.items():
+        assert len(f["text"]) <= len(truth["fields"][i]["text"]), (f, truth["fields"][i])
+    exact = sum(f["text"] == truth["fields"][i]["text"] for i, f in matched.items())
+    assert exact >= 0.85 * len(matched)
+
+
+def _box_scene(mnist, gaps):
+    """A white page with boxes side by side (`gaps` px apart), a digit drawn in each."""
+    _, (images, labels) = mnist
+    page = np.full((400, 900, 3), 245, np.uint8)
+    x, boxes, digits = 60, [], []
+    rng = np.random.default_rng(0)
+    for k, gap in enumerate(gaps + [0]):
+        cv2.rectangle(page, (x, 150), (x + 90, 230), (30, 30, 30), 2)
+        render_form.draw_digit(page, render_form.pick(images, labels, k + 2, rng), (x + 20, 160, 50, 60),
+                               (150, 60, 20), rng)
+        boxes.append((x, 150, 90, 80))
+        digits.append(str(k + 2))
+        x += 90 + gap
+    return page, boxes, digits
+
+
+def test_boxes_side_by_side_are_kept_apart(mnist, classifier):
+    """Separate boxes a little apart are separate fields (not one comb, not one table)."""
+    page, boxes, digits = _box_scene(mnist, [25, 40, 25])
+    fields = FormReader(None, classifier)(page).fields
+    assert [f.text for f in fields] == digits
+    assert all(f.kind == "box" for f in fields)
+
+
+def test_touching_boxes_are_one_comb(mnist, classifier):
+    """The same boxes touching (one printed line between them) are one comb field, a digit per cell."""
+    page, boxes, digits = _box_scene(mnist, [0, 0, 0])
+    fields = FormReader(None, classifier)(page).fields
+    assert len(fields) == 1 and fields[0].kind == "comb" and fields[0].cells == "".join(digits)
+
+
+def test_frame_around_boxes_is_not_a_field(mnist, classifier):
+    """A section frame holding a printed heading and two boxes: the two boxes are the fields;
+    the frame, with the heading's digits in it, is not one."""
+    page, boxes, digits = _box_scene(mnist, [60])
+    cv2.rectangle(page, (30, 60), (420, 280), (30, 30, 30), 2)
+    cv2.putText(page, "Section 4 of 2019", (50, 110), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (30, 30, 30), 2)
+    fields = FormReader(None, classifier)(page).fields
+    assert [f.text for f in fields] == digits
+
+
+def test_draft_from_a_scan_reads_a_photograph_of_the_same_form(mnist, classifier):
+    """Draft a template from the filled scan, read a phone photo of the same page with it."""
+    from recognizer.forms.draft import draft_template
+    from training.real_forms import render_pair
+    _, (images, labels) = mnist
+    (scan, _), (photo, truth) = render_pair(4, images, labels)
+    template = draft_template(scan)
+    assert all(f["name"][0] == "r" and f["name"][3] == "c" for f in template["fields"])
+    found = [f.to_record() for f in FormReader(parse_template(template), classifier)(photo).fields]
+    matched = _matched(found, truth)
+    assert len(matched) == len(truth["fields"])
+    exact = sum(f["text"] == truth["fields"][i]["text"] for i, f in matched.items())
+    assert exact >= 0.75 * len(matched)

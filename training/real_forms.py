@@ -284,3 +284,18 @@ def score(found: list[dict], truth: dict, min_iou: float = 0.5) -> dict:
             exact += found[best[1]]["text"] == t["text"]
     extra = sum(1 for k, f in enumerate(found) if k not in used and f["text"])
     return {"fields": len(truth["fields"]), "found": hit, "exact": exact, "extra": extra}
+
+
+def render_pair(seed: int, images=None, labels=None) -> tuple[tuple[np.ndarray, dict], tuple[np.ndarray, dict]]:
+    """One filled page, scanned and photographed: ((scan, truth), (photo, truth)), for a
+    template drafted from the scan and read on the photo."""
+    if images is None:
+        from training.data import load_mnist
+        _, (images, labels) = load_mnist()
+    rng = np.random.default_rng(seed)
+    page = layout(rng, images, labels)
+    out = []
+    for look, (image, m) in (("scan", scan(page.image, rng)), ("photo", photograph_mapped(page.image, rng))):
+        out.append((image, {"look": look, "fields": [{**f, "box": project(m, f["box"])} for f in page.fields],
+                            "not_fields": [{**f, "box": project(m, f["box"])} for f in page.not_fields]}))
+    return out[0], out[1]

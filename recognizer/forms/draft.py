@@ -1,12 +1,15 @@
-"""Draft a template from a blank form: every printed box found becomes a named field.
+"""Draft a template from a form: every closed printed box found becomes a named field.
 
     python -m recognizer.forms.draft blank_form.jpg > template.json
 
-The page is rectified as the reader will rectify it, boxed tables are found as
-`--form auto` finds them, and each one is written as a field in the page's 0..1
-coordinates: a row of boxes is a comb with its number of cells, a single box is
-a free "box" field. Rename the fields (field1, field2, ...), add "length" and
-"type" where you know them, and add "line" fields for ruled lines by hand.
+The page is rectified as the reader will rectify it, the boxes are found as
+`--form auto` finds them (recognizer/forms/boxes.py: every innermost closed box;
+touching one-digit boxes make a comb), and each is written as a field in the
+page's 0..1 coordinates, named by its position: r03c02 is the second field of
+the third row. A filled form drafts as well as a blank one (the boxes are
+printed, the writing inside them does not matter). Rename the fields, add
+"length" and "type" where you know them, and add "line" fields for ruled lines
+by hand. Grids of many rows (a Sudoku) are left to --form auto.
 """
 from __future__ import annotations
 
@@ -18,32 +21,37 @@ from pathlib import Path
 import numpy as np
 
 from recognizer.capture import read_image
-from recognizer.forms.auto import find_tables, level_with_margin
+from recognizer.forms import boxes
+from recognizer.forms.fields import on_lines, page_fields
+from recognizer.forms.auto import level_with_margin
 from recognizer.forms.grid import find_grid
-from recognizer.forms.page import rectify, to_gray_u8
+from recognizer.forms.page import rectify
 
 PAGE_WIDTH = 1000  # drafted templates describe the page at this width
 
 
 def draft_template(image: np.ndarray, name: str = "draft") -> dict:
-    """A template dict for the blank form in `image` (BGR or gray)."""
+    """A template dict for the form in `image` (BGR or gray), blank or filled."""
     page = rectify(image)
-    gray = to_gray_u8(page.image)
-    h, w = gray.shape
+    h, w = page.image.shape[:2]
+    groups = page_fields(page.image)
     fields = []
-    for quad in find_tables(gray):
-        level, inner = level_with_margin(gray, quad)
-        rows, cols = find_grid(level.image, inner=inner).shape
-        if rows > 1:
-            continue  # grids are read by --form auto; a template field is one row
+    for group, field_name in zip(groups, boxes.names(groups)):
+        cells = len(group)
+        if group[0].table:
+            level, inner = level_with_margin(page.image, group[0].quad)
+            rows, cells = find_grid(level.image, inner=inner).shape
+            if rows > 1:
+                continue  # grids are read by --form auto; a template field is one row
+        quad = group[0].quad if group[0].table else on_lines(boxes.outline(group))  # the printed box
         x0, y0 = quad.min(axis=0)
         x1, y1 = quad.max(axis=0)
-        field = {"name": f"field{len(fields) + 1}", "kind": "comb" if cols > 1 else "box",
+        field = {"name": field_name, "kind": "comb" if cells > 1 else "box",
                  "box": [round(float(x0) / w, 4), round(float(y0) / h, 4),
                          round(float(x1 - x0) / w, 4), round(float(y1 - y0) / h, 4)],
                  "type": "digits"}
-        if cols > 1:
-            field["cells"] = cols
+        if cells > 1:
+            field["cells"] = int(cells)
         fields.append(field)
     return {"name": name, "page": {"width": PAGE_WIDTH, "height": int(round(PAGE_WIDTH * h / w))},
             "fields": fields}
