@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -69,7 +70,10 @@ def main(argv=None) -> int:
     if not template["fields"]:
         print(f"error: no printed boxes found in {args.image}", file=sys.stderr)
         return 1
-    print(json.dumps(template, indent=1))
+    try:
+        print(json.dumps(template, indent=1), flush=True)
+    except BrokenPipeError:  # `| head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
