@@ -11,12 +11,11 @@ import cv2
 import imutils
 import numpy as np
 
-from recognizer.forms.grid import ink_mask
+from recognizer.forms.grid import RULING_CONTRAST, ink_mask
 from recognizer.forms.page import (order_points, outline_support, quad_of, quad_size, touches_all_borders,
                                    warp_quad)
 
 MIN_TABLE_FRACTION = 0.004  # of the image area: smaller boxes are letters, not tables
-RULING_CONTRAST = 7  # grey levels under the local mean a ruling needs: hairlines are faint, the long opening drops noise
 EDGE_INK = 0.7  # share of a table's outline that must be printed line
 TABLE_MARGIN = 0.02  # of the table's size, kept around it when warping it level
 

@@ -29,6 +29,8 @@ WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digi
 TALL_CELL = 1.8  # a cell this much taller than wide is a table's column (a "1" cuts a comb box into slivers: see mend)
 SAME_HEIGHT = 0.2  # touching cells of a comb differ in height by at most this share
 WALL = 0.25  # ... and are at most this share of their height apart (one printed line between them)
+MULTIPLE = 0.12  # ... and a comb cell whose separator was not seen is a whole number of cells wide, within this share ...
+MISSED_WALLS = 2  # ... and at most this many separators missed in one place (a wider box is a label or a column)
 SLIVER = 0.75  # two neighbouring comb cells each narrower than this share of the comb's cells are one, split by a stroke
 TILED = 0.7  # a table whose cells cover this share of it ...
 GRID_SHARE = 0.5  # ... and its digit-sized cells this share is a grid, read whole
@@ -115,18 +117,56 @@ def touching(a: Cell, b: Cell) -> bool:
 
 
 def group_cells(cells: list[Cell]) -> list[list[Cell]]:
-    """Cells as fields: runs of touching digit-sized cells (combs), every other cell alone;
+    """Cells as fields: runs of touching one-digit cells (combs), every other cell alone;
     in reading order (top to bottom, then left to right)."""
     cells = sorted(cells, key=lambda c: c.box[0])
-    groups: list[list[Cell]] = []
+    rows: list[list[Cell]] = []  # touching cells of one height, side by side, whatever their width
     for cell in cells:
-        run = next((g for g in groups if cell.digit_sized and g[-1].digit_sized and touching(g[-1], cell)), None)
+        run = next((g for g in rows if touching(g[-1], cell)), None)
         if run is not None:
             run.append(cell)
         else:
-            groups.append([cell])
-    runs = [mend(g) for g in groups]
-    return reading_order([[c] for g in runs for c in g if not combed(g)] + [g for g in runs if combed(g)])
+            rows.append([cell])
+    fields = []
+    for row in rows:
+        for run in comb_runs(row):
+            fields += [run] if combed(run) else [[c] for c in run]
+    return reading_order(fields)
+
+
+def comb_runs(row: list[Cell]) -> list[list[Cell]]:
+    """A row of touching cells as runs of one-digit cells (and single wide cells). A comb
+    whose separator the mask missed has a cell two or three cells wide: when every wide
+    cell of the row is such a multiple of its one-digit cells, it is split and the row is
+    one comb; otherwise the wide cells (a table's columns) stand alone."""
+    digits = [c.box[2] for c in row if c.comb_cell]
+    if len(digits) >= 2:
+        width = float(np.median(digits))
+        counts = [1 if c.digit_sized else int(round(c.box[2] / width)) for c in row]
+        if all(c.digit_sized or (2 <= n <= MISSED_WALLS + 1 and abs(c.box[2] / width - n) <= MULTIPLE * n)
+               for c, n in zip(row, counts)):
+            return [mend([part for c, n in zip(row, counts) for part in split_cell(c, n)])]
+    runs: list[list[Cell]] = []
+    for cell in row:
+        if runs and cell.digit_sized and runs[-1][-1].digit_sized:
+            runs[-1].append(cell)
+        else:
+            runs.append([cell])
+    return [mend(r) for r in runs]
+
+
+def split_cell(cell: Cell, n: int) -> list[Cell]:
+    """A box n one-digit cells wide as n cells (corners interpolated along its sides)."""
+    if n <= 1:
+        return [cell]
+    tl, tr, br, bl = cell.quad
+    x, y, w, h = cell.box
+    out = []
+    for i in range(n):
+        a, b = i / n, (i + 1) / n
+        quad = np.float32([tl + a * (tr - tl), tl + b * (tr - tl), bl + b * (br - bl), bl + a * (br - bl)])
+        out.append(Cell(quad, (int(round(x + a * w)), y, int(round(w / n)), h)))
+    return out
 
 
 def combed(run: list[Cell]) -> bool:

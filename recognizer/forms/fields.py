@@ -22,6 +22,8 @@ WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digi
 FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template box
 CORNER_SLACK = 0.2  # of the field's height: how far a found box corner may be from the template's
 LINE_HALF = 2  # px from a ruling hole's edge to the middle of its printed line (the mask is widened 1 px)
+STREAK_THICK = 0.1  # a piece of a comb's top/bottom line left in a cell is at most this share of the box's height thick ...
+STREAK_SPAN = 0.6  # ... and spans at least this share of the cell
 COMB_REACH = 0.35  # of a comb's height: how far past its box a digit's strokes are still read
 
 
@@ -128,17 +130,27 @@ def grid_slots(grid) -> list[Slot]:
 
 
 def reached(grid, x: int, w: int) -> np.ndarray:
-    """The table's ink, where a comb's cell reaches past its box (grid.reach) keeping only the
-    strokes that cross into the box: a digit written over the line, not the printed prompt
-    just above it."""
+    """The table's ink in one cell of a comb whose cells reach past its box (grid.reach):
+    only strokes that cross into the box (a digit written over the line, not the printed
+    prompt just above it), and not the streaks left of its top or bottom line (thin, across
+    most of the cell, on the line: a line bent or broken in a photo that the line finder
+    did not take whole)."""
     if grid.reach is None or grid.shape[0] != 1:
         return grid.ink
     top, bottom = grid.ys[0], grid.ys[-1]
-    n, labels = cv2.connectedComponents(grid.ink[:, x:x + w], connectivity=8)
-    crossing = np.unique(labels[top:bottom])
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(grid.ink[:, x:x + w], connectivity=8)
+    keep = [i for i in np.unique(labels[top:bottom]) if i > 0 and not streak(stats[i], w, (top, bottom))]
     ink = grid.ink.copy()
-    ink[:, x:x + w] = np.where(np.isin(labels, crossing[crossing > 0]), grid.ink[:, x:x + w], 0)
+    ink[:, x:x + w] = np.where(np.isin(labels, keep), grid.ink[:, x:x + w], 0)
     return ink
+
+
+def streak(stat, width: int, lines: tuple[int, int]) -> bool:
+    """Is this component (x, y, w, h, area) a piece of a box's horizontal line: thin, across
+    most of the cell, lying on one of the lines' rows?"""
+    cx, cy, cw, ch, _ = stat
+    thin = ch <= max(3, STREAK_THICK * (lines[1] - lines[0]))
+    return thin and cw >= STREAK_SPAN * width and any(cy <= y + 2 and cy + ch >= y - 2 for y in lines)
 
 
 def cut_template_field(image: np.ndarray, to_input: np.ndarray, spec, page_size) -> CutField:

@@ -16,6 +16,8 @@ from recognizer.forms.page import to_gray_u8
 
 LINE_COVER = 0.8  # a printed line crosses at least this share of a band (strip or grid row)
 PEN_CHROMA = 14.0  # Lab chroma distance from the print's colour that marks a pen stroke
+RULING_CONTRAST = 7  # grey levels under the local mean a printed line needs (handwriting: 14): hairlines
+                     # are faint and break into dashes at the pen's threshold; long openings drop the noise
 MIN_CELL = 8  # px: cells narrower than this are a doubled line, not a cell
 
 
@@ -276,7 +278,8 @@ def find_grid(image: np.ndarray, cols: int | None = None, rows: int | None = Non
     x0, y0 = max(ix - pad, 0), max(iy - pad, 0)
     x1, y1 = min(ix + iw + pad, w), min(iy + ih + pad, h)
     ink = ink_mask(gray)
-    hor_in, ys, ver_in, xs = find_lines(ink[y0:y1, x0:x1])
+    line_ink = ink_mask(gray, c=RULING_CONTRAST)
+    hor_in, ys, ver_in, xs = find_lines(line_ink[y0:y1, x0:x1])
     ys, xs = [y + y0 for y in regularize(ys)], [x + x0 for x in regularize(xs)]
     if cols is not None and len(xs) - 1 != cols:
         xs = [round(ix + i * (iw - 1) / cols) for i in range(cols + 1)]
