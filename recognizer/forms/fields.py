@@ -21,9 +21,10 @@ from recognizer.forms.page import to_gray_u8
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
 FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template box
 CORNER_SLACK = 0.2  # of the field's height: how far a found box corner may be from the template's
-LINE_HALF = 2  # px from a ruling hole's edge to the middle of its printed line (the mask is widened 1 px)
-STREAK_THICK = 0.1  # a piece of a comb's top/bottom line left in a cell is at most this share of the box's height thick ...
-STREAK_SPAN = 0.6  # ... and spans at least this share of the cell
+LINE_HALF = 2  # px from a ruling hole's edge to the middle of its printed line (the mask is widened 1 px) ...
+LINE_FAR = 4  # ... and to its far side, blurred in a photo (a comb is levelled with this, so its lines are found whole)
+STREAK_BAND = 0.1  # a piece of a comb's top/bottom line left in a cell lies within this share of the box's height of it ...
+STREAK_SPAN = 0.85  # ... and runs across this share of the cell
 COMB_REACH = 0.35  # of a comb's height: how far past its box a digit's strokes are still read
 
 
@@ -132,25 +133,31 @@ def grid_slots(grid) -> list[Slot]:
 def reached(grid, x: int, w: int) -> np.ndarray:
     """The table's ink in one cell of a comb whose cells reach past its box (grid.reach):
     only strokes that cross into the box (a digit written over the line, not the printed
-    prompt just above it), and not the streaks left of its top or bottom line (thin, across
-    most of the cell, on the line: a line bent or broken in a photo that the line finder
-    did not take whole)."""
+    prompt just above it), without what is left of the box's top and bottom lines (`streaks`)."""
     if grid.reach is None or grid.shape[0] != 1:
         return grid.ink
     top, bottom = grid.ys[0], grid.ys[-1]
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(grid.ink[:, x:x + w], connectivity=8)
-    keep = [i for i in np.unique(labels[top:bottom]) if i > 0 and not streak(stats[i], w, (top, bottom))]
+    off_lines = grid.ink[:, x:x + w] & ~cv2.dilate(grid.lines[:, x:x + w], np.ones((3, 3), np.uint8))
+    cell = grid.ink[:, x:x + w] & ~streaks(off_lines, (top, bottom))  # (pen given back on a line: kept)
+    n, labels = cv2.connectedComponents(cell, connectivity=8)
+    crossing = np.unique(labels[top:bottom])
     ink = grid.ink.copy()
-    ink[:, x:x + w] = np.where(np.isin(labels, keep), grid.ink[:, x:x + w], 0)
+    ink[:, x:x + w] = np.where(np.isin(labels, crossing[crossing > 0]), cell, 0)
     return ink
 
 
-def streak(stat, width: int, lines: tuple[int, int]) -> bool:
-    """Is this component (x, y, w, h, area) a piece of a box's horizontal line: thin, across
-    most of the cell, lying on one of the lines' rows?"""
-    cx, cy, cw, ch, _ = stat
-    thin = ch <= max(3, STREAK_THICK * (lines[1] - lines[0]))
-    return thin and cw >= STREAK_SPAN * width and any(cy <= y + 2 and cy + ch >= y - 2 for y in lines)
+def streaks(ink: np.ndarray, lines: tuple[int, int]) -> np.ndarray:
+    """Straight runs across almost the whole cell on the box's top and bottom lines: a line
+    bent or broken in a photo, which the line finder did not take whole (a digit's base
+    written on the line is shorter than the cell)."""
+    h, w = ink.shape
+    tol = max(2, int(STREAK_BAND * (lines[1] - lines[0])))
+    out = np.zeros_like(ink)
+    for y in lines:
+        a, b = max(y - tol, 0), min(y + tol + 1, h)
+        band = cv2.dilate(ink[a:b], np.ones((3, 1), np.uint8))  # a line a pixel off level stays one run
+        out[a:b] = cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((1, int(STREAK_SPAN * w)), np.uint8)) & ink[a:b]
+    return out
 
 
 def cut_template_field(image: np.ndarray, to_input: np.ndarray, spec, page_size) -> CutField:
@@ -218,12 +225,12 @@ def cut_group(image: np.ndarray, to_input: np.ndarray, group: list[boxes.Cell], 
         rows, cols = grid.shape
         kind = "grid" if rows > 1 else "comb" if cols > 1 else "box"
         return CutField(name, kind, to_input @ level.to_input, rows, cols, grid_slots(grid), outline=inner)
-    quad = on_lines(boxes.outline(group))
     if len(group) > 1:
+        quad = on_lines(boxes.outline(group), LINE_FAR)
         level, inner = level_with_margin(image, quad, COMB_REACH)
         grid = find_grid(level.image, cols=len(group), rows=1, inner=inner, reach=True)
         return CutField(name, "comb", to_input @ level.to_input, 1, len(group), grid_slots(grid), outline=inner)
-    level, inner = level_with_margin(image, quad)
+    level, inner = level_with_margin(image, on_lines(boxes.outline(group)))
     x, y, w, h = inner
     hole = (x + LINE_HALF + 1, y + LINE_HALF + 1, x + w - LINE_HALF - 1, y + h - LINE_HALF - 1)
     return free_box(level.image, inner, to_input @ level.to_input, name, hole=hole)
