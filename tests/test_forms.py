@@ -291,3 +291,38 @@ def test_draft_from_a_scan_reads_a_photograph_of_the_same_form(mnist, classifier
     assert len(matched) == len(truth["fields"])
     exact = sum(f["text"] == truth["fields"][i]["text"] for i, f in matched.items())
     assert exact >= 0.75 * len(matched)
+
+
+def test_paragraph_frame_is_not_a_field(mnist, classifier):
+    """A frame around printed lines full of numbers reads nothing; the box beside it does."""
+    page, boxes, digits = _box_scene(mnist, [])
+    cv2.rectangle(page, (220, 40), (860, 260), (30, 30, 30), 2)
+    for i, line in enumerate(["Section 4.2 of the 2019 rules, page 7 of 12, applies", "to forms 1040 and 8821 filed",
+                              "before 31 March 2024; see note 3 and 17 for the", "amounts 250 and 1200 in box 9"]):
+        cv2.putText(page, line, (235, 80 + 48 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (30, 30, 30), 1, cv2.LINE_AA)
+    fields = FormReader(None, classifier)(page).fields
+    assert [f.text for f in fields if f.text] == digits
+
+
+def test_printed_row_numbers_are_not_values_when_the_pen_has_its_own_colour(mnist, classifier):
+    """A ruled table printed in black with its row numbers printed in the first column, filled in
+    blue pen: the values are the pen's digits; the printed numbers are no value."""
+    _, (images, labels) = mnist
+    rng = np.random.default_rng(1)
+    page = np.full((420, 700, 3), 245, np.uint8)
+    x0, y0, first, cw, rh = 60, 60, 80, 200, 70
+    cv2.rectangle(page, (x0, y0), (x0 + first + 2 * cw, y0 + 4 * rh), (30, 30, 30), 2)
+    for r in range(1, 4):
+        cv2.line(page, (x0, y0 + r * rh), (x0 + first + 2 * cw, y0 + r * rh), (30, 30, 30), 1)
+    for x in (x0 + first, x0 + first + cw):
+        cv2.line(page, (x, y0), (x, y0 + 4 * rh), (30, 30, 30), 1)
+    written = []
+    for r in range(4):
+        cv2.putText(page, str(r + 1), (x0 + 25, y0 + r * rh + 48), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (30, 30, 30), 2,
+                    cv2.LINE_AA)
+        d = int(rng.integers(0, 10))
+        render_form.draw_digit(page, render_form.pick(images, labels, d, rng),
+                               (x0 + first + 60, y0 + r * rh + 12, 45, 48), (150, 60, 20), rng)
+        written.append(str(d))
+    fields = FormReader(None, classifier)(page).fields
+    assert [f.text for f in fields if f.text] == written

@@ -15,7 +15,8 @@ import numpy as np
 from recognizer.forms import boxes
 from recognizer.forms.auto import TABLE_MARGIN, find_tables, grow, level_with_margin, ruling_mask
 from recognizer.forms.crops import cell_crop, masked_crop, split_digits
-from recognizer.forms.grid import find_grid, find_lines, ink_mask, pen_pixels, remove_lines
+from recognizer.forms.grid import (PEN_CHROMA, RULING_CONTRAST, find_grid, find_lines, ink_mask, pen_pixels,
+                                   remove_lines, runs)
 from recognizer.forms.page import to_gray_u8
 
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
@@ -25,6 +26,11 @@ LINE_HALF = 2  # px from a ruling hole's edge to the middle of its printed line 
 LINE_FAR = 4  # ... and to its far side, blurred in a photo (a comb is levelled with this, so its lines are found whole)
 STREAK_BAND = 0.1  # a piece of a comb's top/bottom line left in a cell lies within this share of the box's height of it ...
 STREAK_SPAN = 0.85  # ... and runs across this share of the cell
+TEXT_LINES = 3  # a box with this many lines of ink across it ...
+TEXT_RUN = 0.25  # ... each over this share of its width ...
+TEXT_HEIGHT = 5  # ... and this many px tall (a box line's residue is thinner) holds printed text, not a value
+PRINT_SIDE = 0.25  # ... and a crop within this share of the way from the print's colour to the pen's is print
+PEN_SHARE = 0.25  # a page where this share of the crops has a colour of its own (PEN_CHROMA off the rest) is written in it
 COMB_REACH = 0.35  # of a comb's height: how far past its box a digit's strokes are still read
 
 
@@ -36,6 +42,7 @@ class Slot:
     box: tuple[int, int, int, int]  # in the level field's pixels
     cell: int  # cell index for combs and grids, digit order in free fields
     pieces: list["Slot"] = field(default_factory=list)  # the blob cut as touching digits, if it may be
+    colour: tuple[float, float] | None = None  # auto mode: its strokes' colour (Lab a, b), to tell pen from print
 
 
 @dataclass
@@ -191,12 +198,18 @@ def free_box(level: np.ndarray, inner, to_input: np.ndarray, name: str, spec=Non
     return CutField(name, "box", to_input, slots=slots, spec=spec, outline=tuple(inner))
 
 
-def page_fields(image: np.ndarray) -> list[list[boxes.Cell]]:
+def page_rulings(image: np.ndarray) -> np.ndarray:
+    """The page's printed rulings, with vertical runs as short as a box's side."""
+    gray = to_gray_u8(image)
+    return ruling_mask(gray, upright=boxes.side_run(gray.shape))
+
+
+def page_fields(image: np.ndarray, rulings: np.ndarray | None = None) -> list[list[boxes.Cell]]:
     """Auto mode's fields of a page, in reading order: a table whose digit-sized cells tile
     it (a Sudoku, a comb) as one; every other closed box on its own or, touching others
     in a row, as a comb (recognizer/forms/boxes.py)."""
     gray = to_gray_u8(image)
-    cells = boxes.find_cells(ruling_mask(gray, upright=boxes.side_run(gray.shape)))
+    cells = boxes.find_cells(page_rulings(image) if rulings is None else rulings)
     tables = []
     for quad in find_tables(gray):
         mine = [c for c in cells if boxes.inside(c, quad)]
@@ -207,9 +220,65 @@ def page_fields(image: np.ndarray) -> list[list[boxes.Cell]]:
 
 
 def cut_tables(image: np.ndarray, to_input: np.ndarray) -> list[CutField]:
-    """Auto mode: every field of the page (BGR or gray), named by its position (r01c02)."""
-    groups = page_fields(image)
-    return [cut_group(image, to_input, group, name) for group, name in zip(groups, boxes.names(groups))]
+    """Auto mode: every field of the page (BGR or gray), named by its position (r01c02);
+    where the handwriting has a colour of its own, what is in the print's colour is left out."""
+    rulings = page_rulings(image)
+    groups = page_fields(image, rulings)
+    ink_colour = print_colour(image, rulings)
+    cuts = [cut_group(image, to_input, group, name) for group, name in zip(groups, boxes.names(groups))]
+    return pen_only(cuts, ink_colour)
+
+
+def pen_only(cuts: list[CutField], print_ab) -> list[CutField]:
+    """Drop the crops in the print's colour when the page's writing is in another (a blue pen on
+    a black or red form): printed headers, row numbers and paragraphs in boxes are not values.
+
+    The crops' colours are split in two groups, one started at the print's colour (of its
+    lines) and one at the crop furthest from it. When the groups stand apart (PEN_CHROMA)
+    and the far one holds a good share of the crops (PEN_SHARE), it is the pen, and the
+    crops of the other are print. A black pen on black print makes one group: all stay.
+    """
+    slots = [s for cut in cuts for s in cut.slots if s.colour is not None]
+    if print_ab is None or len(slots) < 2:
+        return cuts
+    ab = np.array([s.colour for s in slots], np.float32)
+    centres = np.array([print_ab, ab[np.argmax(np.linalg.norm(ab - print_ab, axis=1))]], np.float32)
+    for _ in range(10):
+        pen = np.linalg.norm(ab - centres[1], axis=1) < np.linalg.norm(ab - centres[0], axis=1)
+        if pen.all() or not pen.any():
+            return cuts
+        centres = np.array([ab[~pen].mean(axis=0), ab[pen].mean(axis=0)])
+    if np.linalg.norm(centres[1] - centres[0]) < PEN_CHROMA or pen.mean() < PEN_SHARE:
+        return cuts
+    gap = np.linalg.norm(centres[1] - centres[0])
+    near_print = np.linalg.norm(ab - centres[0], axis=1) < PRINT_SIDE * gap  # the doubtful middle stays
+    printed = {id(s) for s, p in zip(slots, near_print) if p}
+    for cut in cuts:
+        cut.slots = [s for s in cut.slots if id(s) not in printed]
+    return cuts
+
+
+def colour(level: np.ndarray, slots: list[Slot]) -> None:
+    """Set each crop's `colour`: the (Lab a, b) of its strokes' middles."""
+    if level.ndim != 3:
+        return
+    lab = cv2.cvtColor(level, cv2.COLOR_BGR2LAB)
+    for s in slots:
+        x, y, w, h = s.box
+        core = s.crop > 0.5
+        if core.any():
+            s.colour = (float(np.median(lab[y:y + h, x:x + w, 1][core])), float(np.median(lab[y:y + h, x:x + w, 2][core])))
+
+
+def print_colour(image: np.ndarray, rulings: np.ndarray):
+    """(Lab a, b) of the page's printed lines, or None for a gray image or no lines."""
+    if image.ndim != 3:
+        return None
+    on = (rulings > 0) & (ink_mask(to_gray_u8(image), c=RULING_CONTRAST) > 0)
+    if np.count_nonzero(on) < 50:
+        return None
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
+    return float(np.median(lab[..., 1][on])), float(np.median(lab[..., 2][on]))
 
 
 def cut_group(image: np.ndarray, to_input: np.ndarray, group: list[boxes.Cell], name: str) -> CutField:
@@ -224,16 +293,37 @@ def cut_group(image: np.ndarray, to_input: np.ndarray, group: list[boxes.Cell], 
             grid = find_grid(level.image, rows=1, inner=inner, reach=True)
         rows, cols = grid.shape
         kind = "grid" if rows > 1 else "comb" if cols > 1 else "box"
-        return CutField(name, kind, to_input @ level.to_input, rows, cols, grid_slots(grid), outline=inner)
+        return coloured(CutField(name, kind, to_input @ level.to_input, rows, cols, grid_slots(grid), outline=inner),
+                        level.image)
     if len(group) > 1:
         quad = on_lines(boxes.outline(group), LINE_FAR)
         level, inner = level_with_margin(image, quad, COMB_REACH)
         grid = find_grid(level.image, cols=len(group), rows=1, inner=inner, reach=True)
-        return CutField(name, "comb", to_input @ level.to_input, 1, len(group), grid_slots(grid), outline=inner)
+        return coloured(CutField(name, "comb", to_input @ level.to_input, 1, len(group), grid_slots(grid),
+                                 outline=inner), level.image)
     level, inner = level_with_margin(image, on_lines(boxes.outline(group)))
     x, y, w, h = inner
     hole = (x + LINE_HALF + 1, y + LINE_HALF + 1, x + w - LINE_HALF - 1, y + h - LINE_HALF - 1)
-    return free_box(level.image, inner, to_input @ level.to_input, name, hole=hole)
+    cut = free_box(level.image, inner, to_input @ level.to_input, name, hole=hole)
+    x0, y0, x1, y1 = hole
+    if text_lines(ink_mask(to_gray_u8(level.image[y0:y1, x0:x1]))) >= TEXT_LINES:
+        cut.slots = []  # a frame around printed lines (a paragraph, an address), not a field written in
+    return coloured(cut, level.image)
+
+
+def text_lines(ink: np.ndarray) -> int:
+    """How many lines of ink run across most of a box, one under another: a number is written
+    on one line, a frame around a paragraph holds several."""
+    count = 0
+    for top, bottom in runs(ink.any(axis=1)):
+        cols = np.flatnonzero(ink[top:bottom].any(axis=0))
+        count += bottom - top >= TEXT_HEIGHT and cols[-1] - cols[0] >= TEXT_RUN * ink.shape[1]
+    return count
+
+
+def coloured(cut: CutField, level: np.ndarray) -> CutField:
+    colour(level, cut.slots)
+    return cut
 
 
 def on_lines(quad: np.ndarray, px: float = LINE_HALF) -> np.ndarray:
