@@ -204,8 +204,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--model", help="TFLite model (default assets/models/digits.tflite)")
     ap.add_argument("--keep", type=Path, help="keep the rendered synthetic forms in this folder")
-    ap.add_argument("--real-count", type=int, default=25,
-                    help="real-looking pages to render, each scanned and photographed (default 25: 50 images)")
+    ap.add_argument("--real-count", type=int, default=50,
+                    help="real-looking pages to render, each scanned and photographed (default 50: 100 images)")
     args = ap.parse_args()
     clf = DigitClassifier(args.model)
     print(f"model: {clf.path}  provisional: {clf.metadata.get('provisional', False)}")

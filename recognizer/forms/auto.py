@@ -29,7 +29,9 @@ def ruling_mask(gray: np.ndarray, line_len: int | None = None, upright: int | No
     are taken out first so a bar that touches a table does not become part of it;
     not around one known box (`line_len` given), where they are bold handwriting.
     `upright`: the shortest vertical run kept, when it is shorter than `line_len` (the
-    sides of a single box are only as tall as the box).
+    sides of a single box are only as tall as the box); such a short run is kept only
+    where it joins horizontal rulings at both ends, as a box's side does (a digit's
+    stroke in a filled box seldom does, and would cut the box in two).
     """
     ink = ink_mask(gray, c=RULING_CONTRAST)
     side = min(gray.shape[:2])
@@ -40,7 +42,21 @@ def ruling_mask(gray: np.ndarray, line_len: int | None = None, upright: int | No
     k = line_len or max(15, side // 25)
     hor = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, k), np.uint8))
     ver = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((upright or k, 1), np.uint8))
+    if upright is not None and upright < k:
+        ver = sides(ver, hor, k)
     return cv2.dilate(hor | ver, np.ones((3, 3), np.uint8))
+
+
+def sides(ver: np.ndarray, hor: np.ndarray, long: int, reach: int = 2) -> np.ndarray:
+    """The vertical runs that are box sides: `long` or longer (a table's columns, a page's
+    frame), or joining horizontal rulings (within `reach` px) at their top and their bottom."""
+    near = cv2.dilate(hor, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
+    keep = np.zeros(n, bool)
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        keep[i] = h >= long or (near[y, x:x + w].any() and near[y + h - 1, x:x + w].any())
+    return np.where(keep[labels], ver, 0).astype(ver.dtype)
 
 
 def outlined_quads(rulings: np.ndarray, shape, min_fraction: float, refine: bool):
