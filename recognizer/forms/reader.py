@@ -126,21 +126,23 @@ class FormReader:
             return warp_quad(image, quad) if quad is not None else Page(image, np.eye(3), found=False)
         page = self.upright(*sheet_quad(image))
         boxed = sum(f.kind != "line" for f in self.template.fields)
-        if boxes_found(page.image, self.template.fields, self.template.page) * 2 < boxed:
-            placed = self.placed_by_boxes(image)  # no page edge in view: align on the printed boxes
-            if placed is not None and (boxes_found(placed.image, self.template.fields, self.template.page)
-                                       > boxes_found(page.image, self.template.fields, self.template.page)):
-                return placed
+        score = boxes_found(page.image, self.template.fields, self.template.page)
+        if score * 2 < boxed:  # no page edge in view, or only part of the sheet: align on the printed boxes,
+            for placed in (self.placed_by_boxes(image), self.placed_by_boxes(page.image, page.to_input)):
+                found = boxes_found(placed.image, self.template.fields, self.template.page) if placed else -1
+                if found > score:  # ... of the photo, or of the sheet flattened (its rulings level)
+                    page, score = placed, found
         return page
 
-    def placed_by_boxes(self, image: np.ndarray) -> Page | None:
-        """The template's page cut out of the photo by registering its printed boxes."""
+    def placed_by_boxes(self, image: np.ndarray, to_input: np.ndarray | None = None) -> Page | None:
+        """The template's page cut out of `image` by registering its printed boxes
+        (`to_input`: the map from `image` to the photo, when `image` is a warp of it)."""
         h = register(to_gray_u8(image), self.template)
         if h is None:
             return None
         flat = cv2.warpPerspective(image, h, self.template.page, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                    borderMode=cv2.BORDER_REPLICATE)
-        return Page(flat, h, found=False)
+        return Page(flat, h if to_input is None else to_input @ h, found=False)
 
     def upright(self, image, quad, to_input, found) -> Page:
         """The sheet turned the way that puts the template's printed boxes where it expects
