@@ -235,8 +235,10 @@ def pen_only(cuts: list[CutField], print_ab) -> list[CutField]:
 
     The crops' colours are split in two groups, one started at the print's colour (of its
     lines) and one at the crop furthest from it. When the groups stand apart (PEN_CHROMA)
-    and the far one holds a good share of the crops (PEN_SHARE), it is the pen, and the
-    crops of the other are print. A black pen on black print makes one group: all stay.
+    and the far one holds a good share of the crops (PEN_SHARE), it is the pen, and a
+    crop at most PRINT_SIDE of the way from the print group to it is print (thin strokes
+    of the pen, paled by the paper, lie in between and stay). A black pen on black print
+    makes one group: all stay.
     """
     slots = [s for cut in cuts for s in cut.slots if s.colour is not None]
     if print_ab is None or len(slots) < 2:
@@ -248,10 +250,10 @@ def pen_only(cuts: list[CutField], print_ab) -> list[CutField]:
         if pen.all() or not pen.any():
             return cuts
         centres = np.array([ab[~pen].mean(axis=0), ab[pen].mean(axis=0)])
-    if np.linalg.norm(centres[1] - centres[0]) < PEN_CHROMA or pen.mean() < PEN_SHARE:
-        return cuts
     gap = np.linalg.norm(centres[1] - centres[0])
-    near_print = np.linalg.norm(ab - centres[0], axis=1) < PRINT_SIDE * gap  # the doubtful middle stays
+    if gap < PEN_CHROMA or pen.mean() < PEN_SHARE:
+        return cuts
+    near_print = np.linalg.norm(ab - centres[0], axis=1) < PRINT_SIDE * gap
     printed = {id(s) for s, p in zip(slots, near_print) if p}
     for cut in cuts:
         cut.slots = [s for s in cut.slots if id(s) not in printed]
@@ -312,8 +314,9 @@ def cut_group(image: np.ndarray, to_input: np.ndarray, group: list[boxes.Cell], 
 
 
 def text_lines(ink: np.ndarray) -> int:
-    """How many lines of ink run across most of a box, one under another: a number is written
-    on one line, a frame around a paragraph holds several."""
+    """How many lines of ink, each across a good part of a box (TEXT_RUN) and of a text's
+    height (TEXT_HEIGHT), lie one under another: a number is written on one line, a frame
+    around a paragraph holds several."""
     count = 0
     for top, bottom in runs(ink.any(axis=1)):
         cols = np.flatnonzero(ink[top:bottom].any(axis=0))
