@@ -171,6 +171,14 @@ def touches_all_borders(quad: np.ndarray, shape: tuple, margin: int = 3) -> bool
     return x0 <= margin and y0 <= margin and x1 >= w - 1 - margin and y1 >= h - 1 - margin
 
 
+def cut_by_frame(quad: np.ndarray, shape: tuple, margin: int = 3) -> bool:
+    """Does a corner of this outline lie on the photo's edge? Then the sheet goes on beyond
+    the photo: the outline is that of its visible part, and warping by it skews the page."""
+    h, w = shape[:2]
+    x, y = quad[:, 0], quad[:, 1]
+    return bool(((x <= margin) | (y <= margin) | (x >= w - 1 - margin) | (y >= h - 1 - margin)).any())
+
+
 def skew_angle(gray: np.ndarray, max_angle: float = 10.0) -> float:
     """Degrees to rotate a scan so its long ruled or printed lines run level (0 when unsure)."""
     ink = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)

@@ -13,8 +13,10 @@ import cv2
 import numpy as np
 
 from recognizer.classifier import DigitClassifier
-from recognizer.forms.fields import CutField, boxes_found, cut_tables, cut_template_field
-from recognizer.forms.page import Page, find_page, orientations, sheet_quad, to_gray_u8, turned, warp_quad
+from recognizer.forms import boxes
+from recognizer.forms.fields import CutField, boxes_found, cut_tables, cut_template_field, page_rulings
+from recognizer.forms.page import (Page, cut_by_frame, deskew, find_page, orientations, sheet_quad, to_gray_u8,
+                                  turned, warp_quad)
 from recognizer.forms.register import register
 from recognizer.forms.template import Template
 from recognizer.normalize import normalize_batch
@@ -122,8 +124,16 @@ class FormReader:
             page.to_input = np.diag([1 / scale, 1 / scale, 1.0]) @ page.to_input
             return page
         if self.template is None:  # a sheet in view is warped flat: its rulings level, each box found
-            quad = find_page(image)  # without one (a scan, a close-up) each table is levelled on its own
-            return warp_quad(image, quad) if quad is not None else Page(image, np.eye(3), found=False)
+            quad = find_page(image)  # without one (a scan, a close-up) each table is levelled on its own;
+            if quad is None:
+                return Page(image, np.eye(3), found=False)
+            flat = warp_quad(image, quad)
+            if not cut_by_frame(quad, image.shape):
+                return flat
+            # the sheet goes on past the photo's edge, and its visible outline may skew it: of
+            # warping by that outline and turning the photo level, take what shows more boxes
+            level = Page(*deskew(image), found=False)
+            return max((flat, level), key=lambda p: len(boxes.find_cells(page_rulings(p.image))))
         page = self.upright(*sheet_quad(image))
         boxed = sum(f.kind != "line" for f in self.template.fields)
         score = boxes_found(page.image, self.template.fields, self.template.page)
