@@ -25,6 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from recognizer.frames import too_big, too_many
+
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
                     ".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".sr", ".ras", ".avif"}
 CAMERA_LOST_AFTER_S = 5.0  # a camera that delivers nothing for this long is gone
@@ -283,21 +285,31 @@ class ImageSource(Source):
             return None
         path = self.paths[self._next]
         self._next += 1
-        image = read_image(path)
-        error = None if image is not None else f"cannot read image {path}: not a valid image file"
+        image, why = read_checked(path)
+        error = None if image is not None else f"cannot read image {path}: {why}"
         return Frame(image, self._next - 1, None, str(path), error)
+
+
+def read_checked(path: Path) -> tuple[np.ndarray | None, str]:
+    """(image, "") or (None, why it cannot be read): a file too big is refused by its header,
+    before it is decoded (frames.too_big)."""
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except OSError as exc:
+        return None, exc.strerror or "cannot be read"
+    refused = too_big(data[:1 << 16].tobytes())
+    if refused:
+        return None, refused
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        return None, "not a valid image file"
+    refused = too_many(image.shape)  # a format whose header was not read
+    return (None, refused) if refused else (image, "")
 
 
 def read_image(path: Path) -> np.ndarray | None:
     """cv2.imread that also takes non-ASCII paths and never raises (None when unreadable)."""
-    try:
-        data = np.fromfile(str(path), np.uint8)
-    except OSError:
-        return None
-    if data.size == 0:
-        return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    return image
+    return read_checked(path)[0]
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -324,8 +336,8 @@ def open_source(source: str, lost_after: float = CAMERA_LOST_AFTER_S):
     if not os.access(path, os.R_OK):
         raise SourceError(f"cannot read {source}: permission denied")
     if is_image_file(path):
-        image = read_image(path)
+        image, why = read_checked(path)
         if image is None:
-            raise SourceError(f"cannot read image {path}: not a valid image file")
+            raise SourceError(f"cannot read image {path}: {why}")
         return ImageSource([path], str(path))
     return VideoSource(source)

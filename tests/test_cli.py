@@ -85,7 +85,7 @@ def test_folder_with_a_corrupt_file_processes_the_rest_and_reports_it(scenes, tm
 
 
 @pytest.mark.parametrize("case", ["corrupt image", "missing file", "missing model", "damaged model",
-                                  "missing small model"])
+                                  "missing small model", "too many pixels"])
 def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(scenes, tmp_path, case):
     folder, _ = scenes
     args = ["--source", folder / "a.png", "--no-display"]
@@ -95,6 +95,9 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(scenes, tmp_path, ca
         args[1] = bad
     elif case == "missing file":
         args[1] = tmp_path / "nowhere.png"
+    elif case == "too many pixels":  # 110 MP of one colour: 100 kB on disk, refused by its header
+        args[1] = tmp_path / "huge.png"
+        cv2.imwrite(str(args[1]), np.zeros((11000, 10000), np.uint8))
     elif case == "missing model":
         args += ["--model", tmp_path / "none.tflite"]
     elif case == "missing small model":
@@ -108,7 +111,9 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(scenes, tmp_path, ca
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, proc.stderr
-    assert str(args[1].name if case in ("corrupt image", "missing file") else args[-1].name) in errors[0]
+    assert str(args[1].name if case in ("corrupt image", "missing file", "too many pixels") else args[-1].name) in errors[0]
+    if case == "too many pixels":
+        assert "too many pixels: 10000x11000" in errors[0]
 
 
 def test_help_lists_the_flags_a_user_tunes():

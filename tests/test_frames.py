@@ -88,3 +88,21 @@ def test_a_strip_thinner_than_a_digit_reads_as_nothing(recognizer):
     for shape in [(1, 5000), (5000, 1), (2, 3000, 3), (9, 1000)]:
         res = recognizer(np.full(shape, 200, np.uint8))
         assert res.digits == [] and (res.height, res.width) == shape[:2]
+
+
+def test_image_file_headers_give_their_size_before_decoding(tmp_path):
+    """PNG and JPEG headers are read for the pixel gate: a file over MAX_PIXELS is refused
+    without decoding; ordinary files pass; junk is not mistaken for a size."""
+    import cv2
+
+    from recognizer.frames import too_big
+
+    for ext in (".png", ".jpg"):
+        path = tmp_path / f"small{ext}"
+        cv2.imwrite(str(path), np.zeros((120, 160), np.uint8))
+        assert too_big(path.read_bytes()) is None
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), np.zeros((10001, 10001), np.uint8))
+    assert too_big(big.read_bytes()[:1 << 16]) == "too many pixels: 10001x10001 (at most 100 MP)"
+    for junk in (b"", b"\xff\xd8", b"\xff\xd8\xff\xe0\x00", b"\x89PNG\r\n\x1a\n", bytes(range(256)) * 4):
+        assert too_big(junk) is None

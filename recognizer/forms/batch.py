@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from recognizer.capture import folder_images, is_image_file, read_image
+from recognizer.capture import folder_images, is_image_file, read_checked
 from recognizer.forms.reader import FormReader, FormResult
 
 TAIL = ["confidence", "review", "flags", "error"]
@@ -97,9 +97,9 @@ def image_paths(source: str) -> list[Path]:
 def read_one(reader: FormReader, path: Path):
     """(FormResult, image) of one form; ValueError (one line) when the file is not an
     image or holds no fields."""
-    image = read_image(path)
+    image, why = read_checked(path)
     if image is None:
-        raise ValueError(f"cannot read image {path}: not a valid image file")
+        raise ValueError(f"cannot read image {path}: {why}")
     result = reader(image, str(path))
     if not result.fields:
         raise ValueError(f"{path}: no boxed fields or grids found")

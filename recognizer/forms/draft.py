@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.capture import read_image
+from recognizer.capture import read_checked
 from recognizer.forms import boxes
 from recognizer.forms.fields import on_lines, page_fields
 from recognizer.forms.auto import level_with_margin
@@ -62,9 +62,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("image", help="photo or scan of the blank (or filled) form")
     args = ap.parse_args(argv)
-    image = read_image(Path(args.image))
+    image, why = read_checked(Path(args.image))
     if image is None:
-        print(f"error: cannot read image {args.image}", file=sys.stderr)
+        print(f"error: cannot read image {args.image}: {why}", file=sys.stderr)
         return 1
     template = draft_template(image, Path(args.image).stem)
     if not template["fields"]:
