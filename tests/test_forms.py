@@ -326,3 +326,32 @@ def test_printed_row_numbers_are_not_values_when_the_pen_has_its_own_colour(mnis
         written.append(str(d))
     fields = FormReader(None, classifier)(page).fields
     assert [f.text for f in fields if f.text] == written
+
+
+def test_a_lone_box_is_read_whole_whatever_the_image_size(mnist, classifier):
+    """One box with a number, on a small image and on a big one: the same digits (a lone
+    box is a free box, not a one-cell grid read one blob per cell)."""
+    _, (images, labels) = mnist
+    for size in ((600, 900), (1200, 1600)):
+        rng = np.random.default_rng(5)
+        page = np.full((*size, 3), 245, np.uint8)
+        cv2.rectangle(page, (200, 200), (330, 280), (30, 30, 30), 2)
+        written = ""
+        for k, x in enumerate((215, 265)):
+            d = int(rng.integers(0, 10))
+            render_form.draw_digit(page, render_form.pick(images, labels, d, rng), (x, 212, 40, 55), (150, 60, 20), rng)
+            written += str(d)
+        fields = FormReader(None, classifier)(page).fields
+        assert [f.text for f in fields] == [written], size
+
+
+def test_comb_with_a_separator_not_printed_keeps_its_cells():
+    """A comb of tall boxes whose second separator is missing: still one comb of 6 cells."""
+    from recognizer.forms.fields import page_fields
+
+    page = np.full((600, 800, 3), 240, np.uint8)
+    cv2.rectangle(page, (100, 200), (100 + 6 * 26, 236), (0, 0, 0), 2)
+    for i in (1, 3, 4, 5):
+        cv2.line(page, (100 + 26 * i, 200), (100 + 26 * i, 236), (0, 0, 0), 1)
+    groups = page_fields(page)
+    assert [len(g) for g in groups] == [6]

@@ -258,9 +258,6 @@ def main(argv=None) -> None:
     print(f"wrote {args.count} forms and truth.jsonl to {args.out}")
 
 
-if __name__ == "__main__":
-    main()
-
 
 def iou(a, b) -> float:
     ax, ay, aw, ah = a
@@ -299,3 +296,7 @@ def render_pair(seed: int, images=None, labels=None) -> tuple[tuple[np.ndarray, 
         out.append((image, {"look": look, "fields": [{**f, "box": project(m, f["box"])} for f in page.fields],
                             "not_fields": [{**f, "box": project(m, f["box"])} for f in page.not_fields]}))
     return out[0], out[1]
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,7 @@ from recognizer.forms.page import order_points, quad_of
 MIN_CELL = 12  # px: a hole lower or narrower than this is a gap between lines, not a box to write in
 BENT_FILL = 0.75  # a hole filling this share of its rotated bounding box is a box on a bent sheet
 SIDE_RUN = 1 / 50  # of the page's short side: a box's printed side is at least this tall (a comb box at 1600 px: 30-45)
-WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit (as in fields.py)
+WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
 TALL_CELL = 1.4  # a cell this much taller than wide is a table's column, not a comb box (those are about square, 5 x 7 mm at most)
 SAME_HEIGHT = 0.2  # touching cells of a comb differ in height by at most this share
 WALL = 0.25  # ... and are at most this share of their height apart (one printed line between them)
@@ -142,8 +142,8 @@ def comb_runs(row: list[Cell]) -> list[list[Cell]]:
     digits = [c.box[2] for c in row if c.comb_cell]
     if len(digits) >= 2:
         width = float(np.median(digits))
-        counts = [1 if c.digit_sized else int(round(c.box[2] / width)) for c in row]
-        if all(c.digit_sized or (2 <= n <= MISSED_WALLS + 1 and abs(c.box[2] / width - n) <= MULTIPLE * n)
+        counts = [max(1, int(round(c.box[2] / width))) for c in row]
+        if all((n == 1 and c.digit_sized) or (2 <= n <= MISSED_WALLS + 1 and abs(c.box[2] / width - n) <= MULTIPLE * n)
                for c, n in zip(row, counts)):
             return [mend([part for c, n in zip(row, counts) for part in split_cell(c, n)])]
     runs: list[list[Cell]] = []
@@ -227,8 +227,11 @@ def outline(group: list[Cell]) -> np.ndarray:
 
 def is_grid(cells: list[Cell], quad: np.ndarray) -> bool:
     """Is the table `quad` a grid of one-digit cells (a Sudoku, a comb, character boxes)?
-    Its cells tile it, and most of it is digit-sized cells: a bent newspaper grid whose
-    broken lines merged a few cells still is one; a table of wide cells is not."""
+    It holds two cells or more, they tile it, and at least GRID_SHARE of it is digit-sized
+    cells: a bent newspaper grid whose broken lines merged a few cells still is one; a
+    table of wide cells is not, nor is a lone box (a free box, read as one)."""
+    if len(cells) < 2:
+        return False
     table = cv2.contourArea(quad.astype(np.float32))
     area = sum(cv2.contourArea(c.quad) for c in cells)
     digits = sum(cv2.contourArea(c.quad) for c in cells if c.digit_sized)

@@ -1,4 +1,4 @@
-"""Cut one field (a template's comb, box or ruled line, or a table found by auto) into crops.
+"""Cut one field (a template's comb, box or ruled line, or a box, comb or grid auto mode found) into crops.
 
 Every field is first made level: its printed box is found near where it should be
 and warped to its own rectangle (so a page warp that is off by a few pixels, or a
@@ -19,7 +19,6 @@ from recognizer.forms.grid import (PEN_CHROMA, RULING_CONTRAST, find_grid, find_
                                    remove_lines, runs)
 from recognizer.forms.page import to_gray_u8
 
-WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
 FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template box
 CORNER_SLACK = 0.2  # of the field's height: how far a found box corner may be from the template's
 LINE_HALF = 2  # px from a ruling hole's edge to the middle of its printed line (the mask is widened 1 px) ...
@@ -127,7 +126,7 @@ def grid_slots(grid) -> list[Slot]:
     for r in range(rows):
         for c in range(cols):
             x, y, w, h = grid.cell_box(r, c)
-            if w > WIDE_CELL * h:
+            if w > boxes.WIDE_CELL * h:
                 slots += [Slot(s.crop, s.box, r * cols + c) for s in
                           free_slots(grid.gray[y:y + h, x:x + w], grid.ink[y:y + h, x:x + w], (x, y))]
                 continue
