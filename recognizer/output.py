@@ -36,12 +36,18 @@ class JsonLinesWriter:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def write(self, results: Results) -> None:
-        self._file.write(results.to_json() + "\n")
-        self._file.flush()
+        try:
+            self._file.write(results.to_json() + "\n")
+            self._file.flush()
+        except OSError as exc:  # a full disk, a device that takes nothing: the lines so far are whole
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:  # the failed write already said why
+                pass
 
 
 class VideoOutput:
@@ -97,7 +103,11 @@ class ImageOutput:
 
     def write(self, image: np.ndarray, source_name: str) -> Path:
         out = self.target(source_name)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. --output names a file that is not a folder (/dev/full)
+            raise OutputError(f"cannot write image {out}: {out.parent} is not a folder we can write to"
+                              f" ({exc.strerror or exc})") from None
         if not write_image(out, image):
             raise OutputError(f"cannot write image {out}")
         self.written.append(out)

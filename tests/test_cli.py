@@ -122,3 +122,15 @@ def test_help_lists_the_flags_a_user_tunes():
     for flag in ("--source", "--demo", "--output", "--json", "--model", "--small-model", "--conf", "--no-display",
                  "--form"):
         assert flag in proc.stdout
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+@pytest.mark.parametrize("flag", ["--json", "--output"])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_1(scenes, flag):
+    """A full disk (/dev/full takes no byte) or an --output that is no folder: one line, exit 1."""
+    folder, _ = scenes
+    proc = main_py("--source", folder / "a.png", "--no-display", flag, "/dev/full")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "/dev/full" in errors[0], proc.stderr
