@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 import multiprocessing
+import os
 import signal
 import sys
 import time
@@ -39,6 +40,7 @@ from recognizer.preprocess import to_uint8
 from recognizer.results import Results
 
 _WORKER = None  # the Recognizer of a worker process
+PR_SET_PDEATHSIG = 1  # prctl option: the signal a process gets when its parent dies (Linux)
 RUN = 8  # consecutive frames sent to a worker process as one task (then the next worker's turn)
 
 
@@ -106,10 +108,26 @@ def _start_worker(recognizer_kwargs: dict, ring: FrameRing | None = None) -> Non
     global _WORKER, _RING
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     cv2.setNumThreads(1)  # the workers already fill the cores; OpenCV's pool would only contend
     keep_freed_memory()  # inherited by a fork already; a spawned worker sets it itself
     _WORKER = Recognizer(threads=1, **recognizer_kwargs)
     _RING = ring
+
+
+def _die_with_parent() -> None:
+    """Linux: end this worker when the main process dies, however it dies. Killed with
+    SIGKILL, the main process cannot shut its pool down, and a forked worker never sees its
+    task pipe close (it holds a copy of the writing end itself): it would wait forever,
+    holding its memory. The kernel sends it SIGTERM instead (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the main process died before the request was made
+        os._exit(0)
 
 
 def _recognize_run_in_worker(items: list[tuple], conf: float) -> list[tuple[Results, float]]:

@@ -1,5 +1,6 @@
 """Worker processes change how fast a video file is read, never what is written."""
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,47 @@ def test_frame_ring_hands_over_frames_by_slot_and_refuses_other_sizes():
     assert ring.put(4, np.zeros((5, 8, 3), np.uint8)) is None  # a frame of another size goes pickled
     assert ring.put(5, np.zeros((4, 8), np.uint8)) is None  # and a gray one
     ring.close()
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids of the processes whose command line holds `marker` (Linux /proc)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "cmdline").read_bytes().decode(errors="ignore"):
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+def test_worker_processes_end_when_the_main_process_is_killed(tmp_path):
+    """SIGKILL leaves the main process no chance to shut its pool down: the workers must still
+    end (not wait forever on their task pipe), and the JSON lines written so far stay whole."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "killed.jsonl"
+    proc = subprocess.Popen([sys.executable, str(root / "main.py"), "--demo", "--json", str(out),
+                             "--output", str(tmp_path / "killed.mp4"), "--workers", "2"],
+                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 20):
+        time.sleep(0.2)
+    assert len(_processes_with(str(out))) == 3, "expected the main process and 2 workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and _processes_with(str(out)):
+        time.sleep(0.2)
+    left = _processes_with(str(out))
+    for pid in left:  # do not leave them behind for the rest of the suite
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"worker processes left running: {left}"
+    lines = out.read_text().splitlines()
+    assert lines and all(json.loads(line)["frame"] >= 0 for line in lines)
