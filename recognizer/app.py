@@ -84,6 +84,14 @@ class StopFlag:
             raise KeyboardInterrupt
         self.set = True
 
+    def shielded(self) -> None:
+        """While outputs and workers are closed: a further Ctrl-C or SIGTERM only marks the stop."""
+        for sig in self._old:
+            signal.signal(sig, self._mark)
+
+    def _mark(self, signum, _frame) -> None:
+        self.set = True
+
     def restore(self) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
@@ -314,6 +322,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     except KeyboardInterrupt:
         stop.set = True
     finally:
+        stop.shielded()  # more Ctrl-C while closing would leave outputs half-closed and workers behind
         recognition.close()
         outputs.close()
         source.close()

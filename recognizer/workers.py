@@ -41,6 +41,7 @@ from recognizer.results import Results
 
 _WORKER = None  # the Recognizer of a worker process
 PR_SET_PDEATHSIG = 1  # prctl option: the signal a process gets when its parent dies (Linux)
+CLOSE_WAIT_S = 1.5  # a stop waits this long for the workers' running frames, then ends them
 RUN = 8  # consecutive frames sent to a worker process as one task (then the next worker's turn)
 
 
@@ -269,7 +270,16 @@ class Recognition:
         return pool
 
     def close(self) -> None:
+        """Shut the worker processes down within CLOSE_WAIT_S: queued runs are cancelled, the
+        running ones finish or are ended (a stop request does not wait for them)."""
+        deadline = time.monotonic() + CLOSE_WAIT_S
         for pool in self._pools:
-            pool.shutdown(wait=True, cancel_futures=True)
+            processes = list((getattr(pool, "_processes", None) or {}).values())  # (no public API)
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.join(max(0.0, deadline - time.monotonic()))
+                if process.is_alive():
+                    process.terminate()
+                    process.join(0.5)
         if self._ring is not None:
             self._ring.close()

@@ -106,3 +106,37 @@ def test_worker_processes_end_when_the_main_process_is_killed(tmp_path):
     assert not left, f"worker processes left running: {left}"
     lines = out.read_text().splitlines()
     assert lines and all(json.loads(line)["frame"] >= 0 for line in lines)
+
+
+@pytest.mark.parametrize("signals,after", [(1, 8), (2, 40), (3, 80), (2, 120), (3, 160)])
+def test_repeated_ctrl_c_with_workers_exits_130_within_2_s(tmp_path, signals, after):
+    """Ctrl-C once or several times in quick succession while 2 workers run, at several points
+    of the demo: exit 130 within 2 s, no traceback, whole JSON lines and no worker left (a
+    second Ctrl-C landing inside the pool's shutdown used to hang the run: 3 runs in 6)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "stopped.jsonl"
+    proc = subprocess.Popen([sys.executable, str(root / "main.py"), "--demo", "--json", str(out),
+                             "--output", str(tmp_path / "stopped.mp4"), "--workers", "2"],
+                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < after):
+        time.sleep(0.05)
+    start = time.time()
+    for _ in range(signals):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    try:
+        code = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    took = time.time() - start
+    assert code == 130 and took < 2.0, (code, took)
+    assert "Traceback" not in proc.stderr.read().decode()
+    assert all(json.loads(line)["frame"] >= 0 for line in out.read_text().splitlines())
+    assert not _processes_with(str(out))
