@@ -355,3 +355,16 @@ def test_comb_with_a_separator_not_printed_keeps_its_cells():
         cv2.line(page, (100 + 26 * i, 200), (100 + 26 * i, 236), (0, 0, 0), 1)
     groups = page_fields(page)
     assert [len(g) for g in groups] == [6]
+
+
+@pytest.mark.parametrize("fields,says", [
+    ([{"name": f"f{i}", "box": [0.1, 0.1, 0.1, 0.1]} for i in range(2001)], "at most 2000"),
+    ([{"name": "id", "box": [0.1, 0.1, 0.5, 0.1], "kind": "comb", "cells": 10 ** 9}], "from 1 to 200"),
+    ([{"name": "id", "box": [0.1, 0.1, 0.5, 0.1], "kind": "comb", "cells": True}], "from 1 to 200"),
+    ([{"name": "id", "box": [float("nan"), 0.1, 0.5, 0.1]}], "not inside the page"),
+])
+def test_template_limits_are_checked_when_it_is_read(fields, says):
+    """A template that would take minutes to read (too many fields, a billion cells) or
+    cannot be placed is refused when it is read, with what is wrong."""
+    with pytest.raises(TemplateError, match=says):
+        parse_template({"fields": fields})

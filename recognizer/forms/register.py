@@ -28,23 +28,32 @@ def aspect(quad: np.ndarray) -> float:
     return float(np.linalg.norm(quad[1] - quad[0]) / max(np.linalg.norm(quad[3] - quad[0]), 1e-6))
 
 
-def matches(h: np.ndarray, boxes: list, quads: list) -> list:
-    """(template corners, found quad) pairs that the homography `h` lays on each other."""
+def matches(h: np.ndarray, sources: np.ndarray, turned: np.ndarray) -> list:
+    """(template corners, found quad) pairs that the homography `h` lays on each other.
+
+    sources: (B, 4, 2) template boxes' corners; turned: (Q, 4, 4, 2) every found quad in
+    its four corner orders. All boxes are projected and compared at once (numpy), so a
+    hypothesis costs one array operation, not a loop over boxes and quads.
+    """
+    proj = cv2.perspectiveTransform(sources.reshape(-1, 1, 2), h).reshape(-1, 4, 2)
+    sides = np.minimum(np.linalg.norm(proj[:, 1] - proj[:, 0], axis=1), np.linalg.norm(proj[:, 3] - proj[:, 0], axis=1))
+    off = np.abs(turned[None] - proj[:, None, None]).max(axis=(3, 4))  # (B, Q, 4)
+    fits = (off <= (CORNER_FIT * sides)[:, None, None]).reshape(len(sources), -1)
     pairs = []
-    for box in boxes:
-        src = corners(box)
-        proj = cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(4, 2)
-        tol = CORNER_FIT * min(np.linalg.norm(proj[1] - proj[0]), np.linalg.norm(proj[3] - proj[0]))
-        for quad in quads:
-            for turns in range(4):
-                q = np.roll(quad, -turns, axis=0)
-                if np.abs(q - proj).max() <= tol:
-                    pairs.append((src, q))
-                    break
-            else:
-                continue
-            break
+    for b in np.flatnonzero(fits.any(axis=1)):
+        q, t = divmod(int(np.argmax(fits[b])), 4)  # the first quad, in the first turn, that fits
+        pairs.append((sources[b], turned[q, t]))
     return pairs
+
+
+def hypotheses(boxes: list, sources: np.ndarray, turned: np.ndarray):
+    """(template box corners, found quad corners) pairs of a like shape: each proposes where
+    the template lies."""
+    for quad_turns in turned:
+        for box, src in zip(boxes, sources):
+            for q in quad_turns:
+                if 1 / ASPECT_SLACK < aspect(q) / (box[2] / box[3]) < ASPECT_SLACK:
+                    yield src, q
 
 
 def register(gray: np.ndarray, template) -> np.ndarray | None:
@@ -56,17 +65,15 @@ def register(gray: np.ndarray, template) -> np.ndarray | None:
     need = min(2, len(boxes))
     if not boxes or len(quads) < need:
         return None
+    sources = np.array([corners(box) for box in boxes], np.float32)
+    turned = np.array([[np.roll(quad, -t, axis=0) for t in range(4)] for quad in quads], np.float32)
     best: list = []
-    for quad in quads:
-        for box in boxes:
-            want = box[2] / box[3]
-            for turns in range(4):
-                q = np.roll(quad, -turns, axis=0)
-                if not 1 / ASPECT_SLACK < aspect(q) / want < ASPECT_SLACK:
-                    continue
-                pairs = matches(cv2.getPerspectiveTransform(corners(box), q), boxes, quads)
-                if len(pairs) > len(best):
-                    best = pairs
+    for src, q in hypotheses(boxes, sources, turned):
+        pairs = matches(cv2.getPerspectiveTransform(src, q), sources, turned)
+        if len(pairs) > len(best):
+            best = pairs
+        if len(best) == len(boxes):  # every box placed: no hypothesis can do better
+            break
     if len(best) < need:
         return None
     src = np.concatenate([p[0] for p in best])

@@ -19,12 +19,15 @@ expected number of digits: a field of another length is flagged for review.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 KINDS = ("comb", "box", "line")
 TYPES = ("digits", "number")
 DEFAULT_PAGE = (1000, 1414)  # A4 portrait at about 120 dpi
+MAX_FIELDS = 2000  # more fields than any paper form holds: a template beyond is refused, not read for minutes
+MAX_CELLS = 200  # digits or cells in one field
 
 
 class TemplateError(ValueError):
@@ -75,8 +78,8 @@ def parse_field(raw, i: int) -> Field:
         raise TemplateError(f"field '{name}': type must be one of {', '.join(TYPES)}")
     length, cells = raw.get("length"), raw.get("cells")
     for key, val in (("length", length), ("cells", cells)):
-        if val is not None and (not isinstance(val, int) or val < 1):
-            raise TemplateError(f"field '{name}': {key} must be a positive integer")
+        if val is not None and (not isinstance(val, int) or isinstance(val, bool) or not 1 <= val <= MAX_CELLS):
+            raise TemplateError(f"field '{name}': {key} must be a whole number from 1 to {MAX_CELLS}")
     if kind == "comb" and cells is None:
         cells = length
     if kind == "comb" and cells is None:
@@ -95,9 +98,10 @@ def parse_template(data, name: str = "template") -> Template:
         raise TemplateError(f"{name}: page must be {{\"width\": int, \"height\": int}}") from None
     if min(size) < 100 or max(size) > 10000:
         raise TemplateError(f"{name}: page size {size} is out of range (100..10000 px)")
+    if len(data["fields"]) > MAX_FIELDS:
+        raise TemplateError(f"{name}: {len(data['fields'])} fields (at most {MAX_FIELDS})")
     fields = [parse_field(raw, i) for i, raw in enumerate(data["fields"])]
-    names = [f.name for f in fields]
-    dup = {n for n in names if names.count(n) > 1}
+    dup = {n for n, k in Counter(f.name for f in fields).items() if k > 1}
     if dup:
         raise TemplateError(f"{name}: duplicate field names: {', '.join(sorted(dup))}")
     return Template(str(data.get("name", name)), size, fields)
