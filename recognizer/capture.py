@@ -29,6 +29,7 @@ from recognizer.frames import too_big, too_many
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
                     ".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".sr", ".ras", ".avif"}
+SHORT_READ = 0.02  # a video that ends more than this share (and 2 frames) before its header's frame count is reported
 CAMERA_LOST_AFTER_S = 5.0  # a camera that delivers nothing for this long is gone
 FILE_QUEUE = 8  # decoded frames buffered ahead of processing (bounded: never drops)
 
@@ -246,7 +247,17 @@ class VideoSource(Source):
                 except queue.Full:
                     continue
             index += 1
+        self.frames_read = index
         self._put_end()
+
+    def cut_short(self) -> str | None:
+        """Why the video seems cut short (it ended well before the frame count its header
+        gives: a truncated or damaged file), or None. Headers estimate the count of a
+        variable-rate video, so a few percent short is not reported."""
+        read, count = getattr(self, "frames_read", None), self.frame_count
+        if read is None or not count or read >= count * (1 - SHORT_READ) - 2:
+            return None
+        return f"{self.name} ended at frame {read} of the {count} its header gives: the file may be cut short"
 
     def _put_end(self) -> None:
         while not self._stop.is_set():

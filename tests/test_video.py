@@ -68,6 +68,24 @@ def test_video_file_yields_every_frame_in_order_even_with_a_slow_consumer(number
     assert times[25] == pytest.approx(1.0)
 
 
+def test_a_video_cut_short_is_read_to_where_it_stops_and_says_so(numbered_clip, tmp_path):
+    """A file cut off half-way (its header still gives 120 frames): every frame that is there
+    is read, in order, and the source says where it stopped; the whole file says nothing."""
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(numbered_clip.read_bytes()[: numbered_clip.stat().st_size // 2])
+    for path, whole in ((numbered_clip, True), (cut, False)):
+        with VideoSource(str(path)) as source:
+            seen = []
+            while (frame := source.read()) is not None:
+                seen.append(read_stamp(frame.image))
+            assert seen == list(range(len(seen)))
+            if whole:
+                assert len(seen) == 120 and source.cut_short() is None
+            else:
+                assert 30 < len(seen) < 100
+                assert f"ended at frame {len(seen)} of the 120" in source.cut_short()
+
+
 def test_live_source_hands_out_only_new_frames_newest_first(numbered_clip, tmp_path):
     """A file opened as a 'camera' is read flat out; a slow loop must skip frames, never repeat one."""
     device = tmp_path / "cam.avi"
