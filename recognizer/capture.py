@@ -304,6 +304,8 @@ class ImageSource(Source):
 def read_checked(path: Path) -> tuple[np.ndarray | None, str]:
     """(image, "") or (None, why it cannot be read): a file too big is refused by its header,
     before it is decoded (frames.too_big)."""
+    if not path.is_file():  # opening a FIFO would wait for a writer forever
+        return None, "not a regular file (a pipe, a device, or a broken or looping link)"
     try:
         data = np.fromfile(str(path), np.uint8)
     except OSError as exc:
@@ -324,8 +326,10 @@ def read_image(path: Path) -> np.ndarray | None:
 
 
 def folder_images(folder: Path) -> list[Path]:
-    """Image files in a folder, sorted by name (not recursive)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
+    """Entries of a folder named as images, sorted by name (not recursive; sub-folders are
+    left out). Those that are no regular file (a FIFO, a device, a broken or looping link)
+    are kept, to be reported and skipped by `read_checked` without being opened."""
+    return sorted(p for p in folder.iterdir() if is_image_file(p) and not p.is_dir())
 
 
 def open_source(source: str, lost_after: float = CAMERA_LOST_AFTER_S):

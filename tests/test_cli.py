@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,23 @@ def test_an_output_that_cannot_be_written_is_one_line_and_exit_1(scenes, flag):
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "/dev/full" in errors[0], proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_folder_with_a_fifo_and_broken_links_reports_them_and_reads_the_rest(scenes, tmp_path):
+    """A FIFO named like an image would block a reader forever; a broken or looping link and a
+    folder named like an image cannot be read: each is reported and skipped, exit 1."""
+    folder, _ = scenes
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    shutil.copy(folder / "a.png", odd / "a.png")
+    os.mkfifo(odd / "b.png")
+    (odd / "c.png").symlink_to(tmp_path / "nowhere.png")
+    (odd / "d.png").symlink_to(odd / "d.png")
+    (odd / "e.png").mkdir()
+    proc = main_py("--source", odd, "--no-display", "--json", tmp_path / "odd.jsonl", timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    skipped = [line for line in proc.stderr.splitlines() if "skipped:" in line]
+    assert len(skipped) == 3 and all("not a regular file" in line for line in skipped), proc.stderr
+    assert "processed 1 image" in proc.stderr
+    assert len((tmp_path / "odd.jsonl").read_text().splitlines()) == 1
