@@ -333,7 +333,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 cv2.destroyAllWindows()
     elapsed = time.perf_counter() - t_start
     summary(frames, skipped, elapsed, outputs, interrupted=stop.set, unit="frame" if source.stream else "image")
-    short = getattr(source, "cut_short", lambda: None)() if not stop.set and args.max_frames is None else None
+    short = source.cut_short() if not stop.set and args.max_frames is None else None
     if short:  # the frames read are valid and written; the input is what is wrong
         print(f"warning: {short}", file=sys.stderr)
     if message and not stop.set:  # a stop request also ends the worker processes: no error then

@@ -29,6 +29,7 @@ from recognizer.frames import too_big, too_many
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
                     ".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".sr", ".ras", ".avif"}
+HEADER_BYTES = 1 << 16  # read first, for an image file's size (frames.too_big)
 SHORT_READ = 0.02  # a video that ends more than this share (and 2 frames) before its header's frame count is reported
 CAMERA_LOST_AFTER_S = 5.0  # a camera that delivers nothing for this long is gone
 FILE_QUEUE = 8  # decoded frames buffered ahead of processing (bounded: never drops)
@@ -104,6 +105,10 @@ class Source:
 
     def close(self) -> None:
         """Release the device or file (each source says how)."""
+
+    def cut_short(self) -> str | None:
+        """Why the source ended early although it read to its end (a video says so), or None."""
+        return None
 
     def __enter__(self):
         return self
@@ -225,6 +230,7 @@ class VideoSource(Source):
         if not ok or self._first is None:  # opens but decodes nothing: corrupt or empty
             self.cap.release()
             raise SourceError(f"cannot read video {path}: no frame could be decoded")
+        self.frames_read: int | None = None  # set when the reader reaches the end
         self._queue: queue.Queue = queue.Queue(maxsize=FILE_QUEUE)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._reader, name="video-reader", daemon=True)
@@ -254,7 +260,7 @@ class VideoSource(Source):
         """Why the video seems cut short (it ended well before the frame count its header
         gives: a truncated or damaged file), or None. Headers estimate the count of a
         variable-rate video, so a few percent short is not reported."""
-        read, count = getattr(self, "frames_read", None), self.frame_count
+        read, count = self.frames_read, self.frame_count
         if read is None or not count or read >= count * (1 - SHORT_READ) - 2:
             return None
         return f"{self.name} ended at frame {read} of the {count} its header gives: the file may be cut short"
@@ -307,12 +313,13 @@ def read_checked(path: Path) -> tuple[np.ndarray | None, str]:
     if not path.is_file():  # opening a FIFO would wait for a writer forever
         return None, "not a regular file (a pipe, a device, or a broken or looping link)"
     try:
+        with open(path, "rb") as fh:
+            refused = too_big(fh.read(HEADER_BYTES))  # before the rest of a huge file is read
+        if refused:
+            return None, refused
         data = np.fromfile(str(path), np.uint8)
     except OSError as exc:
         return None, exc.strerror or "cannot be read"
-    refused = too_big(data[:1 << 16].tobytes())
-    if refused:
-        return None, refused
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         return None, "not a valid image file"

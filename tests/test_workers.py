@@ -1,6 +1,10 @@
 """Worker processes change how fast a video file is read, never what is written."""
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,23 +81,28 @@ def _processes_with(marker: str) -> list[int]:
     return pids
 
 
-@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+def _demo_with_workers(tmp_path, name: str, records: int) -> tuple[subprocess.Popen, Path]:
+    """main.py on the demo with 2 worker processes, once its JSON holds `records` lines:
+    (the process, its JSON lines file, whose path marks its processes' command lines)."""
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / f"{name}.jsonl"
+    proc = subprocess.Popen([sys.executable, str(root / "main.py"), "--demo", "--json", str(out),
+                             "--output", str(tmp_path / f"{name}.mp4"), "--workers", "2"],
+                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < records):
+        time.sleep(0.05)
+    return proc, out
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+
+
+@needs_proc
 def test_worker_processes_end_when_the_main_process_is_killed(tmp_path):
     """SIGKILL leaves the main process no chance to shut its pool down: the workers must still
     end (not wait forever on their task pipe), and the JSON lines written so far stay whole."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    root = Path(__file__).resolve().parent.parent
-    out = tmp_path / "killed.jsonl"
-    proc = subprocess.Popen([sys.executable, str(root / "main.py"), "--demo", "--json", str(out),
-                             "--output", str(tmp_path / "killed.mp4"), "--workers", "2"],
-                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 20):
-        time.sleep(0.2)
+    proc, out = _demo_with_workers(tmp_path, "killed", 20)
     assert len(_processes_with(str(out))) == 3, "expected the main process and 2 workers"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -108,24 +117,13 @@ def test_worker_processes_end_when_the_main_process_is_killed(tmp_path):
     assert lines and all(json.loads(line)["frame"] >= 0 for line in lines)
 
 
+@needs_proc
 @pytest.mark.parametrize("signals,after", [(1, 8), (2, 40), (3, 80), (2, 120), (3, 160)])
 def test_repeated_ctrl_c_with_workers_exits_130_within_2_s(tmp_path, signals, after):
     """Ctrl-C once or several times in quick succession while 2 workers run, at several points
     of the demo: exit 130 within 2 s, no traceback, whole JSON lines and no worker left (a
     second Ctrl-C landing inside the pool's shutdown used to hang the run: 3 runs in 6)."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    root = Path(__file__).resolve().parent.parent
-    out = tmp_path / "stopped.jsonl"
-    proc = subprocess.Popen([sys.executable, str(root / "main.py"), "--demo", "--json", str(out),
-                             "--output", str(tmp_path / "stopped.mp4"), "--workers", "2"],
-                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < after):
-        time.sleep(0.05)
+    proc, out = _demo_with_workers(tmp_path, "stopped", after)
     start = time.time()
     for _ in range(signals):
         proc.send_signal(signal.SIGINT)

@@ -22,7 +22,7 @@ import numpy as np
 
 from recognizer.forms.page import order_points, quad_of
 
-MIN_CELL = 12  # px: a hole lower or narrower than this is a gap between lines, not a box to write in
+MIN_BOX = 12  # px: a hole lower or narrower than this is a gap between lines, not a box to write in
 BENT_FILL = 0.75  # a hole filling this share of its rotated bounding box is a box on a bent sheet
 SIDE_RUN = 1 / 50  # of the page's short side: a box's printed side is at least this tall (a comb box at 1600 px: 30-45)
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
@@ -63,7 +63,7 @@ class Cell:
 
 def side_run(shape) -> int:
     """The shortest vertical run of print that may be a box's side, in pixels."""
-    return max(MIN_CELL, int(SIDE_RUN * min(shape[:2])))
+    return max(MIN_BOX, int(SIDE_RUN * min(shape[:2])))
 
 
 def find_cells(rulings: np.ndarray) -> list[Cell]:
@@ -81,7 +81,7 @@ def find_cells(rulings: np.ndarray) -> list[Cell]:
     holes = {}
     for i, c in enumerate(contours):
         x, y, w, h = cv2.boundingRect(c)
-        if depth[i] % 2 == 1 and min(w, h) >= MIN_CELL:
+        if depth[i] % 2 == 1 and min(w, h) >= MIN_BOX:
             quad = four_sided(c)
             if quad is not None:
                 holes[i] = Cell(order_points(quad), (x, y, w, h))

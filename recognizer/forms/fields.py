@@ -23,8 +23,6 @@ FIELD_MARGIN = 0.25  # of the field's height: slack searched around a template b
 CORNER_SLACK = 0.2  # of the field's height: how far a found box corner may be from the template's
 LINE_HALF = 2  # px from a ruling hole's edge to the middle of its printed line (the mask is widened 1 px) ...
 LINE_FAR = 4  # ... and to its far side, blurred in a photo (a comb is levelled with this, so its lines are found whole)
-STREAK_BAND = 0.1  # a piece of a comb's top/bottom line left in a cell lies within this share of the box's height of it ...
-STREAK_SPAN = 0.85  # ... and runs across this share of the cell
 TEXT_LINES = 3  # a box with this many lines of ink across it ...
 TEXT_RUN = 0.25  # ... each over this share of its width ...
 TEXT_HEIGHT = 5  # ... and this many px tall (a box line's residue is thinner) holds printed text, not a value
@@ -122,6 +120,7 @@ def free_slots(gray: np.ndarray, ink: np.ndarray, offset=(0, 0)) -> list[Slot]:
 def grid_slots(grid) -> list[Slot]:
     """A slot per non-blank cell, row by row; a wide cell is read as a free field."""
     rows, cols = grid.shape
+    ink = crossing_ink(grid)
     slots = []
     for r in range(rows):
         for c in range(cols):
@@ -130,40 +129,26 @@ def grid_slots(grid) -> list[Slot]:
                 slots += [Slot(s.crop, s.box, r * cols + c) for s in
                           free_slots(grid.gray[y:y + h, x:x + w], grid.ink[y:y + h, x:x + w], (x, y))]
                 continue
-            got = cell_crop(grid.gray, reached(grid, x, w), (x, y, w, h))
+            got = cell_crop(grid.gray, ink, (x, y, w, h))
             if got is not None:
                 slots.append(Slot(got[0], got[1], r * cols + c))
     return slots
 
 
-def reached(grid, x: int, w: int) -> np.ndarray:
-    """The table's ink in one cell of a comb whose cells reach past its box (grid.reach):
-    only strokes that cross into the box (a digit written over the line, not the printed
-    prompt just above it), without what is left of the box's top and bottom lines (`streaks`)."""
+def crossing_ink(grid) -> np.ndarray:
+    """The table's ink where a comb's cells reach past its box (grid.reach): in each cell only
+    the strokes that cross into the box (a digit written over the line, not the printed
+    prompt just above it). Any other table's ink as it is."""
     if grid.reach is None or grid.shape[0] != 1:
         return grid.ink
     top, bottom = grid.ys[0], grid.ys[-1]
-    off_lines = grid.ink[:, x:x + w] & ~cv2.dilate(grid.lines[:, x:x + w], np.ones((3, 3), np.uint8))
-    cell = grid.ink[:, x:x + w] & ~streaks(off_lines, (top, bottom))  # (pen given back on a line: kept)
-    n, labels = cv2.connectedComponents(cell, connectivity=8)
-    crossing = np.unique(labels[top:bottom])
     ink = grid.ink.copy()
-    ink[:, x:x + w] = np.where(np.isin(labels, crossing[crossing > 0]), cell, 0)
+    for x0, x1 in zip(grid.xs[:-1], grid.xs[1:]):  # cell by cell: a prompt above spans several
+        cell = ink[:, x0:x1]
+        n, labels = cv2.connectedComponents(cell, connectivity=8)
+        crossing = np.unique(labels[top:bottom])
+        cell[~np.isin(labels, crossing[crossing > 0])] = 0
     return ink
-
-
-def streaks(ink: np.ndarray, lines: tuple[int, int]) -> np.ndarray:
-    """Straight runs across almost the whole cell on the box's top and bottom lines: a line
-    bent or broken in a photo, which the line finder did not take whole (a digit's base
-    written on the line is shorter than the cell)."""
-    h, w = ink.shape
-    tol = max(2, int(STREAK_BAND * (lines[1] - lines[0])))
-    out = np.zeros_like(ink)
-    for y in lines:
-        a, b = max(y - tol, 0), min(y + tol + 1, h)
-        band = cv2.dilate(ink[a:b], np.ones((3, 1), np.uint8))  # a line a pixel off level stays one run
-        out[a:b] = cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((1, int(STREAK_SPAN * w)), np.uint8)) & ink[a:b]
-    return out
 
 
 def cut_template_field(image: np.ndarray, to_input: np.ndarray, spec, page_size) -> CutField:
