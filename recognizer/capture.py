@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from recognizer.frames import too_big, too_many
+from recognizer.quiet import native_stderr_silenced, opencv_silenced, quiet_opencv
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
                     ".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".sr", ".ras", ".avif"}
@@ -50,26 +51,11 @@ class Frame:
     error: str | None = None  # why `image` is None (folder mode reports and goes on)
 
 
-def quiet_opencv() -> None:
-    """Silence OpenCV's backend chatter (V4L/FFMPEG warnings) so our own one-line errors stand out."""
-    try:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    except AttributeError:
-        pass
-
-
 def open_quietly(device: int | str, api: int = cv2.CAP_ANY) -> cv2.VideoCapture:
     """Open a capture device with OpenCV's probing errors silenced ("index out of range"...):
     the caller reports failure in its own words."""
-    logging = getattr(cv2.utils, "logging", None)
-    if logging is None:
+    with opencv_silenced():
         return cv2.VideoCapture(device, api)
-    level = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
-    try:
-        return cv2.VideoCapture(device, api)
-    finally:
-        logging.setLogLevel(level)
 
 
 def open_video(path: str) -> cv2.VideoCapture:
@@ -320,7 +306,8 @@ def read_checked(path: Path) -> tuple[np.ndarray | None, str]:
         data = np.fromfile(str(path), np.uint8)
     except OSError as exc:
         return None, exc.strerror or "cannot be read"
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    with opencv_silenced(), native_stderr_silenced():  # a damaged file: our one line says so, not libpng's
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         return None, "not a valid image file"
     refused = too_many(image.shape)  # a format whose header was not read

@@ -6,14 +6,13 @@ a frame go through ONE interpreter invocation.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from recognizer.quiet import native_stderr_silenced
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
 DEFAULT_MODEL = ASSETS / "digits.tflite"
@@ -75,7 +74,7 @@ class DigitClassifier:
         probe[1, 6:22, 12:16] = 1.0  # a stroke, a 1
         probe[2] = np.random.default_rng(0).random((28, 28))
         try:
-            with _native_stderr_silenced():  # LiteRT's C++ announces its CPU delegate on the first call
+            with native_stderr_silenced():  # LiteRT's C++ announces its CPU delegate on the first call
                 probs = self.probabilities(probe)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"model {self.path.name} cannot read a batch of crops: {str(exc).splitlines()[0]}") from None
@@ -115,27 +114,6 @@ class DigitClassifier:
         conf = digit_probs[np.arange(len(digits)), digits]
         reject = probs[:, REJECT_CLASS] if probs.shape[1] > REJECT_CLASS else np.zeros(len(digits))
         return Predictions(digits, conf, reject, probs)
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """File descriptor 2 sent to /dev/null for a moment: LiteRT prints "INFO: Created TensorFlow
-    Lite XNNPACK delegate for CPU." from C++ once per process, which Python cannot filter; the
-    probe at load takes that first call, so no run prints it (an error stays one line)."""
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no descriptor 2 (a detached process): nothing to silence
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def load_metadata(model_path: Path) -> dict:

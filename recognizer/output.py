@@ -3,11 +3,15 @@
 Each writer is safe to stop at any moment (Ctrl-C, a lost camera): JSON lines
 are flushed per record, so the file is always whole lines; the video writer
 is released in `close()`, which the app always reaches, so the file plays.
+A run killed outright (SIGKILL, power loss) never reaches `close()`: an MP4 is
+therefore written fragmented (PyAV), playable up to its last fragment (one a
+second), and an AVI (MJPG) plays as far as it was written anyway.
 """
 from __future__ import annotations
 
 import json
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -17,6 +21,8 @@ from recognizer.capture import IMAGE_EXTENSIONS
 from recognizer.results import Results
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+FRAGMENTED = {".mp4", ".m4v", ".mov"}  # written by PyAV in fragments when it is installed (`FragmentedMp4`)
+FRAGMENT_S = 1.0  # a fragment (and a key frame) every this many seconds: what a killed run can lose at most
 DEFAULT_FPS = 25.0
 
 
@@ -71,19 +77,85 @@ class VideoOutput:
         h, w = image.shape[:2]
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = cv2.VideoWriter(str(self.path), self.fourcc, self.fps, (w, h))
-            if not self._writer.isOpened():
-                raise OutputError(f"cannot write video {self.path}: OpenCV could not open a writer")
+            self._writer = self._open((w, h))
             self.size = (w, h)
         if (w, h) != self.size:  # e.g. a debug view toggled on: keep the file's own size
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self._writer.write(image)
         self.frames += 1
 
+    def _open(self, size: tuple[int, int]):
+        """PyAV's fragmented MP4 for an MP4 when PyAV is there, else OpenCV's writer."""
+        if self.path.suffix.lower() in FRAGMENTED and FragmentedMp4.available():
+            return FragmentedMp4(self.path, self.fps, size)
+        writer = cv2.VideoWriter(str(self.path), self.fourcc, self.fps, size)
+        if not writer.isOpened():
+            raise OutputError(f"cannot write video {self.path}: OpenCV could not open a writer")
+        return writer
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+
+
+class FragmentedMp4:
+    """An MP4 (MPEG-4 part 2, as OpenCV's "mp4v") written as a header, then one self-contained
+    fragment a FRAGMENT_S: a run killed outright leaves a file that plays up to its last
+    fragment. OpenCV's writer puts the MP4 index at the end, written on release only, and a
+    killed run left a file no player opens ("moov atom not found"). Same calls as cv2.VideoWriter."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        import av
+
+        try:
+            self._file = av.open(str(path), "w", format="mp4" if path.suffix.lower() != ".mov" else "mov",
+                                 options={"movflags": "frag_keyframe+empty_moov+default_base_moof",
+                                          "flush_packets": "1"})  # each fragment to disk as it ends
+            self._stream = self._file.add_stream("mpeg4", rate=Fraction(fps).limit_denominator(1001))
+            self._stream.width, self._stream.height = size
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.options = {"g": str(max(1, round(FRAGMENT_S * fps))), "qscale": "3"}
+        except Exception as exc:  # noqa: BLE001 - PyAV's errors: an OSError, or its own FFmpegError
+            raise OutputError(f"cannot write video {path}: {_reason(exc)}") from None
+        self.path = path
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            import av  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def write(self, image: np.ndarray) -> None:
+        import av
+
+        try:
+            self._mux(self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")))
+        except Exception as exc:  # noqa: BLE001 - a full disk, a device that takes nothing
+            raise OutputError(f"cannot write video {self.path}: {_reason(exc)}") from None
+
+    def _mux(self, packets) -> None:
+        for packet in packets:
+            self._file.mux(packet)
+
+    def release(self) -> None:
+        """The encoder's last frames, then the file closed; what fails here was reported by `write`."""
+        try:
+            self._mux(self._stream.encode())
+        except Exception:  # noqa: BLE001, S110
+            pass
+        try:
+            self._file.close()
+        except Exception:  # noqa: BLE001, S110
+            pass
+
+
+def _reason(exc: Exception) -> str:
+    """One line from an I/O error, PyAV's included."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class ImageOutput:

@@ -14,6 +14,9 @@ import pytest
 
 from recognizer.frames import MAX_PIXELS, FrameError, checked
 
+hypothesis = pytest.importorskip("hypothesis", reason="hypothesis not installed (pip install -r requirements.txt)")
+from bench.fuzz import Tally, check_file, check_frame, frames, image_files  # noqa: E402
+
 @pytest.fixture(scope="module")
 def recognizer():
     from recognizer.pipeline import Recognizer
@@ -57,6 +60,38 @@ def test_every_array_is_read_or_refused_with_a_frame_error(recognizer):
         json.loads(res.to_json())  # valid JSON: no NaN confidences, no numpy types
         assert (res.width, res.height) == (frame.shape[1], frame.shape[0])
     assert read > 100 and refused > 30, (read, refused)  # both kinds were drawn
+
+
+FUZZ = hypothesis.settings(max_examples=200, deadline=None, database=None, derandomize=True,
+                           suppress_health_check=list(hypothesis.HealthCheck))
+
+
+def test_hypothesis_arrays_give_results_or_a_frame_error(recognizer):
+    """bench/fuzz.py's array strategy (10,000 examples there), 200 here: valid JSON or FrameError."""
+    tally = Tally("arrays")
+
+    @FUZZ
+    @hypothesis.given(frames())
+    def one(frame):
+        check_frame(recognizer, frame, tally)
+
+    one()
+    assert not tally.unexpected, tally.unexpected[0]
+    assert tally.read > 40 and tally.refused > 20, (tally.read, tally.refused)
+
+
+def test_hypothesis_damaged_image_files_are_read_or_refused_with_a_reason(recognizer, tmp_path):
+    """Flipped, cut, padded PNG/JPEG bytes and headers claiming billions of pixels: never an exception."""
+    tally = Tally("image files")
+
+    @FUZZ
+    @hypothesis.given(image_files())
+    def one(data):
+        check_file(recognizer, data, tmp_path, tally)
+
+    one()
+    assert not tally.unexpected, tally.unexpected[0]
+    assert tally.read > 10 and tally.refused > 10, (tally.read, tally.refused)
 
 
 @pytest.mark.parametrize("frame, says", [
