@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recognizer.context import blank_context
 from recognizer.quiet import native_stderr_silenced
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
@@ -40,9 +41,9 @@ def _make_interpreter(model_path: Path, threads: int):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # older installs ship the interpreter inside TensorFlow
         from tensorflow.lite.python.interpreter import Interpreter  # type: ignore
-    try:
-        return Interpreter(model_path=str(model_path), num_threads=threads)
-    except (ValueError, RuntimeError) as exc:
+    try:  # read into memory, not mapped: a model file replaced while a run goes on (retrained) cannot crash it
+        return Interpreter(model_content=model_path.read_bytes(), num_threads=threads)
+    except (OSError, ValueError, RuntimeError) as exc:
         raise ModelError(f"cannot load model {model_path}: {str(exc).splitlines()[0]}") from None
 
 
@@ -59,17 +60,21 @@ class DigitClassifier:
         self._in = self._interp.get_input_details()[0]["index"]
         self._out = self._interp.get_output_details()[0]["index"]
         self._batch = -1
+        self.channels = 1
         self._check()
 
     def _check(self) -> None:
         """Refuse at load, in one line, a model this runtime cannot use, rather than crash or
-        write nonsense on the first frame: a 28x28x1 float input whose batch can change, and
+        write nonsense on the first frame: a 28x28 float input of one channel (the crop) or two
+        (the crop and its surroundings, recognizer/context.py) whose batch can change, and
         NUM_CLASSES probabilities out (a probe batch: finite, in [0, 1], each row summing to 1;
         a logits model or one of other classes would write confidences of 50 or find nothing)."""
         detail = self._interp.get_input_details()[0]
-        if tuple(detail["shape"][1:]) != (28, 28, 1) or detail["dtype"] != np.float32:
+        shape = tuple(detail["shape"][1:])
+        if shape not in ((28, 28, 1), (28, 28, 2)) or detail["dtype"] != np.float32:
             raise ModelError(f"model {self.path.name} takes {tuple(detail['shape'])} {np.dtype(detail['dtype']).name}, "
-                             "not 28x28x1 float32 crops")
+                             "not 28x28x1 (or x2: crop and context) float32 crops")
+        self.channels = shape[2]
         probe = np.zeros((3, 28, 28), np.float32)
         probe[1, 6:22, 12:16] = 1.0  # a stroke, a 1
         probe[2] = np.random.default_rng(0).random((28, 28))
@@ -92,23 +97,28 @@ class DigitClassifier:
         full crop's inference (~60 us), so batches are sized exactly, never padded.
         """
         if n != self._batch:
-            self._interp.resize_tensor_input(self._in, [n, 28, 28, 1])
+            self._interp.resize_tensor_input(self._in, [n, 28, 28, self.channels])
             self._interp.allocate_tensors()
             self._batch = n
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) float32 in [0, 1] -> (N, C) class probabilities."""
+    def probabilities(self, batch: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+        """(N, 28, 28) float32 crops in [0, 1], and their surroundings for a two-channel model
+        (recognizer/context.py; None: nothing known round them) -> (N, C) class probabilities."""
         n = len(batch)
         if n == 0:
-            return np.zeros((0, 11), np.float32)
+            return np.zeros((0, NUM_CLASSES), np.float32)
         self._resize(n)
-        self._interp.set_tensor(self._in, np.ascontiguousarray(batch, np.float32).reshape(n, 28, 28, 1))
+        inputs = np.asarray(batch, np.float32).reshape(n, 28, 28, 1)
+        if self.channels == 2:
+            around = blank_context(inputs[..., 0]) if context is None else np.asarray(context, np.float32)
+            inputs = np.stack([inputs[..., 0], around.reshape(n, 28, 28)], axis=-1)
+        self._interp.set_tensor(self._in, np.ascontiguousarray(inputs))
         self._interp.invoke()
         return self._interp.get_tensor(self._out).copy()
 
-    def classify(self, batch: np.ndarray) -> Predictions:
+    def classify(self, batch: np.ndarray, context: np.ndarray | None = None) -> Predictions:
         """Best digit per crop, with the reject probability kept separately."""
-        probs = self.probabilities(batch)
+        probs = self.probabilities(batch, context)
         digit_probs = probs[:, :REJECT_CLASS]
         digits = digit_probs.argmax(axis=1)
         conf = digit_probs[np.arange(len(digits)), digits]

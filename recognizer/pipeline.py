@@ -23,6 +23,7 @@ from recognizer import lines, preprocess, tilt
 from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions, is_probability
 from recognizer.frames import checked
 from recognizer.grouping import group_numbers, in_words, punctuation
+from recognizer.context import context_batch
 from recognizer.normalize import normalize_batch, stroke_width
 from recognizer.numeric import median
 from recognizer.results import Digit, Rejected, Results, at_edge
@@ -123,8 +124,10 @@ class Recognizer:
         reuse = None if self.debug_on else self.reuse  # the debug view shows every crop
         todo = heads if reuse is None else reuse.todo(heads, frame_index)
         batch = normalize_batch([c.crop for c in todo], ink="light")
+        classifier = self._classifier_for(prep)
+        around = surroundings(prep, todo) if classifier.channels == 2 else None
         t = _lap(timings, "normalize", t)
-        preds = self._classifier_for(prep).classify(batch)
+        preds = classifier.classify(batch, around)
         if reuse is not None:
             preds = reuse.merge(preds)
         t = _lap(timings, "infer", t)
@@ -393,6 +396,14 @@ def _whole_readings(found, preds: Predictions, boxes: list, digits: list[Digit],
     keep = [d for d in digits if d.box not in failed]
     moved = [Rejected(d.box, "not a digit", d.confidence) for d in digits if d.box in failed]
     return keep, list(rejected) + moved
+
+
+def surroundings(prep: preprocess.Prepared | None, todo: list[cand.Candidate]) -> np.ndarray | None:
+    """The candidates' surroundings for the classifier's second channel (recognizer/context.py);
+    None for a tiny image read whole (nothing around it)."""
+    if prep is None:
+        return None
+    return context_batch(prep.ink, [c.box for c in todo])
 
 
 def _small_model_path(small_model, model):

@@ -72,8 +72,10 @@ def test_batch_sizes_give_identical_predictions(classifier, mnist):
 def test_metadata_travels_with_the_model(classifier):
     meta = classifier.metadata
     assert meta["classes"][:10] == [str(d) for d in range(10)] and len(meta["classes"]) == 11
-    assert meta["input"] == [28, 28, 1]
+    assert meta["input"] == [28, 28, classifier.channels]  # the crop, and its surroundings (recognizer/context.py)
     assert DEFAULT_MODEL.with_suffix(".keras").is_file()
+    if classifier.channels == 2:
+        assert (DEFAULT_MODEL.parent / meta["context"]["model"]).is_file()
 
 
 def test_missing_and_damaged_models_raise_one_line_errors(tmp_path):

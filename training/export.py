@@ -18,7 +18,7 @@ MODEL_NAME = "digits"
 CLASSES = [str(d) for d in range(10)] + ["not a digit"]
 
 
-def to_tflite(model, representative=None) -> bytes:
+def to_tflite(model, representative=None, channels: int = 1) -> bytes:
     """LiteRT flatbuffer with a dynamic batch dimension, so a frame's crops go in one call.
 
     With representative crops, weights and activations are quantized to int8
@@ -29,7 +29,7 @@ def to_tflite(model, representative=None) -> bytes:
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if representative is not None and len(representative):
-        samples = np.asarray(representative, np.float32).reshape(-1, 28, 28, 1)
+        samples = np.asarray(representative, np.float32).reshape(-1, 28, 28, channels)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([samples[i: i + 1]] for i in range(len(samples)))
     return converter.convert()
