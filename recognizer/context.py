@@ -27,22 +27,43 @@ CONTEXT_SPAN = 2.5  # the square round a candidate: this many times its longer s
 
 def context_batch(ink: np.ndarray, boxes) -> np.ndarray:
     """(N, 28, 28) float32 in [0, 1]: each box's surroundings in `ink` (working-size boxes
-    x, y, w, h); off-frame pixels as paper."""
+    x, y, w, h); off-frame pixels as paper.
+
+    A large box's square is read from a halved copy of the ink map (halved again as often as
+    it stays at least 2 x 28 px there): area averaging twice is area averaging once, and the
+    cost per box stays that of a small square, however large the blob (a sheet blurred
+    into one blob: a 700 px square per box, 27 ms a frame before).
+    """
     out = np.zeros((len(boxes), SIZE, SIZE), np.float32)
-    if not len(boxes):
-        return out
-    seen = ink
-    h, w = seen.shape[:2]
+    pyramid = [ink]
     for i, (x, y, bw, bh) in enumerate(boxes):
         half = max(1, round(CONTEXT_SPAN * max(bw, bh) / 2))
-        cx, cy = x + bw // 2, y + bh // 2
-        x0, y0, x1, y1 = cx - half, cy - half, cx + half, cy + half
-        window = np.zeros((y1 - y0, x1 - x0), np.uint8)  # off the frame: nothing known, paper
-        sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-        if sx1 > sx0 and sy1 > sy0:
-            window[sy0 - y0: sy1 - y0, sx0 - x0: sx1 - x0] = seen[sy0:sy1, sx0:sx1]
-        out[i] = cv2.resize(window, (SIZE, SIZE), interpolation=cv2.INTER_AREA) / 255.0
+        level = 0
+        while half >> (level + 1) >= SIZE:  # the square's side at the next level is still >= 2 x 28
+            level += 1
+        while len(pyramid) <= level:
+            pyramid.append(_halved(pyramid[-1]))
+        out[i] = _square(pyramid[level], (x + bw // 2) >> level, (y + bh // 2) >> level, max(1, half >> level))
     return out
+
+
+def _halved(image: np.ndarray) -> np.ndarray:
+    """Each 2x2 block's mean (area averaging; an odd last row or column is dropped)."""
+    h, w = image.shape[:2]
+    if h < 2 or w < 2:
+        return image
+    return cv2.resize(image[: h // 2 * 2, : w // 2 * 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+
+
+def _square(image: np.ndarray, cx: int, cy: int, half: int) -> np.ndarray:
+    """The 2*half square of `image` centred on (cx, cy), off-image pixels 0, shrunk to 28x28 in [0, 1]."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = cx - half, cy - half, cx + half, cy + half
+    window = np.zeros((y1 - y0, x1 - x0), np.uint8)  # off the frame: nothing known, paper
+    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if sx1 > sx0 and sy1 > sy0:
+        window[sy0 - y0: sy1 - y0, sx0 - x0: sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return cv2.resize(window, (SIZE, SIZE), interpolation=cv2.INTER_AREA) / 255.0
 
 
 def blank_context(crops: np.ndarray) -> np.ndarray:

@@ -79,3 +79,19 @@ def test_surroundings_refuse_the_hands_and_keep_the_writing(held_clip, monkeypat
     assert fp_blank >= 20, "the clip should hold hands that read as digits without surroundings"
     assert fp <= fp_blank / 2, (fp, fp_blank)
     assert tp >= 0.95 * tp_blank, (tp, tp_blank)
+
+
+def test_a_large_box_reads_its_square_from_halved_copies_as_a_direct_shrink_would():
+    """A blob hundreds of pixels tall (a blurred sheet read as ink) reads its surroundings from
+    the ink map halved twice: the same picture as shrinking the whole square at once."""
+    rng = np.random.default_rng(0)
+    ink = cv2.GaussianBlur((rng.random((600, 800)) * 255).astype(np.uint8), (0, 0), 6)
+    cv2.rectangle(ink, (300, 200), (460, 420), 255, 6)
+    box = (300, 200, 160, 220)
+    (around,) = context_batch(ink, [box])
+    half = round(CONTEXT_SPAN * 220 / 2)
+    cx, cy = 300 + 80, 200 + 110
+    window = np.zeros((2 * half, 2 * half), np.uint8)
+    window[max(0, half - cy):, :] = ink[max(0, cy - half): cy + half, cx - half: cx + half][: 2 * half]
+    direct = cv2.resize(window, (28, 28), interpolation=cv2.INTER_AREA) / 255.0
+    assert np.abs(around - direct).mean() < 0.03 and np.abs(around - direct).max() < 0.25
