@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from recognizer import asset
 from recognizer.context import blank_context
 from recognizer.quiet import native_stderr_silenced
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
+ASSETS = asset("models")
 DEFAULT_MODEL = ASSETS / "digits.tflite"
 SMALL_MODEL = ASSETS / "digits_small.tflite"  # reads frames enlarged for their small digits (pipeline.locate)
 REJECT_CLASS = 10  # index of the "not a digit" class

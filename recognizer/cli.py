@@ -13,27 +13,27 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_VIDEO = ROOT / "assets" / "demo" / "demo.mp4"
-DEMO_OUT = ROOT / "runs" / "demo"
-SNAPSHOTS = ROOT / "runs" / "snapshots"
+from recognizer import __version__, asset, runs_folder
+
+DEMO_VIDEO = asset("demo", "demo.mp4")
+DEMO_OUT = runs_folder() / "demo"
+SNAPSHOTS = runs_folder() / "snapshots"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="main.py",
         description="Recognize handwritten digits and numbers live from a camera, a video, images or a folder.",
         epilog="keys in the window: q/Esc quit, space pause, s snapshot (PNG+JSON), "
                "t debug view (binary image + 28x28 crops), +/- confidence threshold",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--source", default="0",
                    help="camera index (0, 1, ...), video file, rtsp/http URL, image, or folder of images "
                         "(default: camera 0)")
     p.add_argument("--demo", action="store_true",
-                   help=f"run on the bundled demo video ({DEMO_VIDEO.relative_to(ROOT)}); "
-                        f"writes {DEMO_OUT.relative_to(ROOT)}/demo.mp4 and demo.jsonl unless --output/--json say otherwise")
+                   help="run on the bundled demo video (assets/demo/demo.mp4); "
+                        "writes runs/demo/demo.mp4 and demo.jsonl unless --output/--json say otherwise")
     p.add_argument("--output", "-o", metavar="PATH",
                    help="annotated output: a video file (.mp4/.avi) for camera/video, "
                         "an image file for one image, a folder for a folder of images")
