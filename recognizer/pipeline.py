@@ -21,7 +21,7 @@ import numpy as np
 from recognizer import candidates as cand
 from recognizer import lines, preprocess, tilt
 from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions, is_probability
-from recognizer.frames import checked
+from recognizer.frames import FrameError, checked
 from recognizer.grouping import group_numbers, in_words, punctuation
 from recognizer.context import context_batch
 from recognizer.normalize import normalize_batch, stroke_width
@@ -91,6 +91,14 @@ class Recognizer:
         self.set_reuse(reuse)
         self.steady, self._turn = steady, None
 
+    def stream(self, source, track: bool = True, reuse: bool = True, smooth: int = 5,
+               max_frames: int | None = None):
+        """Results for every frame of a camera index, video file or URL, image, folder or glob,
+        as `main.py --workers 1` reads them (recognizer/stream.py); an iterator."""
+        from recognizer.stream import frames_of
+
+        return frames_of(self, source, track=track, reuse=reuse, smooth=smooth, max_frames=max_frames)
+
     def set_reuse(self, frames: int) -> None:
         """Reuse classifications for up to `frames` frames (0: off); a video or camera is only
         known once its source is open, after the model has been loaded."""
@@ -98,8 +106,10 @@ class Recognizer:
 
     def __call__(self, frame: np.ndarray, source: str = "", frame_index: int = 0,
                  time_s: float | None = None) -> Results:
-        """Read one frame: any numeric array, gray or 1, 3 or 4 channels (recognizer/frames.py);
-        raises frames.FrameError for what is no image."""
+        """Read one frame: any numeric array, gray or 1, 3 or 4 channels (recognizer/frames.py),
+        or the path of an image file; raises frames.FrameError for what is no image."""
+        if isinstance(frame, (str, Path)):
+            frame, source = _image_file(frame), source or str(frame)
         frame = checked(frame)
         h, w = frame.shape[:2]
         timings: dict[str, float] = {}
@@ -404,6 +414,16 @@ def surroundings(prep: preprocess.Prepared | None, todo: list[cand.Candidate]) -
     if prep is None:
         return None
     return context_batch(prep.ink, [c.box for c in todo])
+
+
+def _image_file(path) -> np.ndarray:
+    """An image file's pixels (capture.read_checked: refused by its header when too big), or FrameError."""
+    from recognizer.capture import read_checked
+
+    image, why = read_checked(Path(path))
+    if image is None:
+        raise FrameError(f"cannot read image {path}: {why}")
+    return image
 
 
 def _small_model_path(small_model, model):
