@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from recognizer.capture import SourceError, open_source
+from recognizer.log import configure, log, quiet
 from recognizer.normalize import normalize_batch
 from recognizer.output import Outputs, save_snapshot
 from recognizer.pipeline import Recognizer
@@ -106,7 +107,7 @@ def display_available() -> bool:
             return True
         display = os.environ.get("DISPLAY", "")
         if display and not x_server_reachable(display):
-            print(f"note: no X server answers on DISPLAY={display}; running headless", file=sys.stderr)
+            log.info(f"note: no X server answers on DISPLAY={display}; running headless")
             return False
         return bool(display)
     return True
@@ -239,6 +240,8 @@ def make_recognizer(args, threads: int) -> Recognizer:
 def run(args, stopwatch: Stopwatch | None = None) -> int:
     """Process one --source until it ends or the user stops; returns the exit code."""
     sw = stopwatch or Stopwatch()
+    if not log.handlers:  # called from Python (a bench, a test), not through the CLI: its default
+        configure(getattr(args, "verbosity", 0))
     cv2.setNumThreads(OPENCV_THREADS)  # per-frame images are small: threads cost more than they give
     keep_freed_memory()  # per-frame buffers stay mapped between frames (glibc); forked workers inherit it
     first = make_recognizer(args, threads=2)  # a bad model fails here, before any camera is opened
@@ -259,7 +262,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",
-               disable=show or source.live or source.frame_count == 1, file=sys.stderr, mininterval=0.5)
+               disable=show or source.live or source.frame_count == 1 or quiet(), file=sys.stderr, mininterval=0.5)
     frames = skipped = 0
     paused, debug, fps, latency = False, False, 0.0, 0.0
     frame = results = annotated = None
@@ -275,7 +278,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                     break
                 frame, results, latency = item
                 if results is None:  # folder mode: an unreadable file is reported, skipped, and we go on
-                    tqdm.write(f"skipped: {frame.error}", file=sys.stderr)
+                    log.warning(f"skipped: {frame.error}")
                     skipped += 1
                     bar.update(1)
                     continue
@@ -301,7 +304,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
             try:
                 cv2.imshow(WINDOW, view)
             except cv2.error:  # an OpenCV built without GUI (opencv-python-headless): go on headless
-                tqdm.write("note: this OpenCV cannot open a window; going on headless", file=sys.stderr)
+                log.info("note: this OpenCV cannot open a window; going on headless")
                 show = False
                 continue
             key = cv2.waitKey(30 if paused else (1 if source.stream else 0)) & 0xFF
@@ -310,7 +313,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
             if key == ord(" "):
                 paused = not paused
             elif key == ord("s"):
-                tqdm.write(f"snapshot: {save_snapshot(args.snapshots, view, results)}", file=sys.stderr)
+                log.info(f"snapshot: {save_snapshot(args.snapshots, view, results)}")
             elif key == ord("t"):
                 debug = not debug
                 recognition.set_debug(debug)  # the view falls back to the boxes until the next frame
@@ -333,11 +336,12 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 cv2.destroyAllWindows()
     elapsed = time.perf_counter() - t_start
     summary(frames, skipped, elapsed, outputs, interrupted=stop.set, unit="frame" if source.stream else "image")
+    log.debug("median ms a frame: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(sw.medians_ms().items())))
     short = source.cut_short() if not stop.set and args.max_frames is None else None
     if short:  # the frames read are valid and written; the input is what is wrong
-        print(f"warning: {short}", file=sys.stderr)
+        log.warning(short)
     if message and not stop.set:  # a stop request also ends the worker processes: no error then
-        print(f"error: {message}", file=sys.stderr)
+        log.error(message)
     if stop.set:
         return 130
     return code or (1 if skipped else 0)
@@ -355,4 +359,4 @@ def summary(frames: int, skipped: int, elapsed: float, outputs: Outputs, interru
         parts.append("wrote " + ", ".join(written))
     if interrupted:
         parts.insert(0, "interrupted")
-    print("; ".join(parts), file=sys.stderr)
+    log.info("; ".join(parts))

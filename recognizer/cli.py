@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from recognizer import __version__, asset, runs_folder
+from recognizer.log import configure, log
 
 DEMO_VIDEO = asset("demo", "demo.mp4")
 DEMO_OUT = runs_folder() / "demo"
@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
                "t debug view (binary image + 28x28 crops), +/- confidence threshold",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1, default=0,
+                   help="say nothing but errors (no progress bar, no summary)")
+    p.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=1,
+                   help="also the median time of each stage at the end")
     p.add_argument("--source", default="0",
                    help="camera index (0, 1, ...), video file, rtsp/http URL, image, or folder of images "
                         "(default: camera 0)")
@@ -79,7 +83,7 @@ def apply_demo(args) -> None:
     if not args.output and not args.json:
         args.output = str(DEMO_OUT / "demo.mp4")
         args.json = str(DEMO_OUT / "demo.jsonl")
-        print(f"demo: writing {args.output} and {args.json}", file=sys.stderr)
+        log.info(f"demo: writing {args.output} and {args.json}")
 
 
 def run_form(args) -> int:
@@ -88,7 +92,7 @@ def run_form(args) -> int:
         from recognizer import forms
         run = forms.run
     except (ImportError, AttributeError):
-        print("error: --form is not available in this version (recognizer.forms.run missing)", file=sys.stderr)
+        log.error("--form is not available in this version (recognizer.forms.run missing)")
         return 2
     return int(run(args) or 0)
 
@@ -119,6 +123,7 @@ def probability(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure(args.verbosity)
     use_system_fonts()
     from recognizer.capture import SourceError
     from recognizer.classifier import ModelError
@@ -133,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(args)
     except (SourceError, ModelError, OutputError, FileNotFoundError) as exc:
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        log.error(str(exc).splitlines()[0])
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        log.info("interrupted")
         return 130

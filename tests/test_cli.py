@@ -155,3 +155,18 @@ def test_folder_with_a_fifo_and_broken_links_reports_them_and_reads_the_rest(sce
     assert len(skipped) == 3 and all("not a regular file" in line for line in skipped), proc.stderr
     assert "processed 1 image" in proc.stderr
     assert len((tmp_path / "odd.jsonl").read_text().splitlines()) == 1
+
+
+def test_quiet_says_only_errors_and_verbose_adds_the_stage_times(scenes, tmp_path):
+    """-q: nothing on stderr for a run that succeeds (no summary, no progress bar), one `error:`
+    line for one that fails; -v: the summary and each stage's median time."""
+    folder, _ = scenes
+    quiet = main_py("--source", folder, "--json", tmp_path / "q.jsonl", "-q", "--no-display")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert len((tmp_path / "q.jsonl").read_text().splitlines()) == 3
+    failed = main_py("--source", tmp_path / "missing.png", "-q")
+    assert failed.returncode == 1 and failed.stderr.splitlines() == [f"error: source not found: {tmp_path / 'missing.png'}"]
+    loud = main_py("--source", folder, "-v", "--no-display")
+    lines = loud.stderr.splitlines()
+    assert any(line.startswith("processed 3 images") for line in lines)
+    assert any(line.startswith("debug: median ms a frame:") and "recognize.infer" in line for line in lines)

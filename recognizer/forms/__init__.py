@@ -12,8 +12,9 @@ lines); template describes a form, draft writes one from a blank form.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+from recognizer.log import log
 
 DEFAULT_CSV_DIR = Path("runs") / "forms"
 
@@ -34,14 +35,14 @@ def run(args) -> int:
         reader = FormReader(template, DigitClassifier(getattr(args, "model", None)),
                             conf=getattr(args, "conf", None) or DEFAULT_CONF)
     except (TemplateError, ModelError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error(str(exc))
         return 1
     output = getattr(args, "output", None)
     annotate = output and len(paths) == 1 and Path(output).suffix.lower() in (".png", ".jpg", ".jpeg")
     csv_path = None if annotate else output
     if csv_path is None and len(paths) > 1:
         csv_path = DEFAULT_CSV_DIR / f"{Path(args.source).name or 'forms'}.csv"
-        print(f"forms: writing {csv_path}", file=sys.stderr)
+        log.info(f"forms: writing {csv_path}")
 
     def save_overlay(result, image):
         if annotate:
@@ -51,11 +52,11 @@ def run(args) -> int:
         with FormWriter(csv_columns(reader), csv_path, getattr(args, "json", None)) as writer:
             done, failed = process(reader, paths, writer, on_result=save_overlay)
     except OSError as exc:
-        print(f"error: cannot write output: {exc}", file=sys.stderr)
+        log.error(f"cannot write output: {exc}")
         return 1
     except KeyboardInterrupt:
-        print("interrupted: the rows written so far are complete", file=sys.stderr)
+        log.info("interrupted: the rows written so far are complete")
         return 130
     if failed:
-        print(f"forms: {done} read, {failed} failed (see the error column)", file=sys.stderr)
+        log.info(f"forms: {done} read, {failed} failed (see the error column)")
     return 1 if failed else 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from recognizer.capture import folder_images, is_image_file, read_checked
+from recognizer.log import log, quiet
 from recognizer.forms.reader import FormReader, FormResult
 
 TAIL = ["confidence", "review", "flags", "error"]
@@ -111,13 +112,13 @@ def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=prin
     """Read every form, writing as it goes; returns (forms read, pages failed)."""
     auto = reader.template is None
     done = failed = 0
-    bar = tqdm(paths, unit="form", disable=not progress or len(paths) < 2, file=sys.stderr)
+    bar = tqdm(paths, unit="form", disable=not progress or len(paths) < 2 or quiet(), file=sys.stderr)
     for path in bar:
         try:
             result, image = read_one(reader, path)
         except ValueError as exc:
             failed += 1
-            tqdm.write(f"error: {exc}", file=sys.stderr)
+            log.error(str(exc))
             writer.write({"file": path.name, "error": str(exc), "review": "yes"},
                          {"source": str(path), "error": str(exc)})
             continue

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from recognizer.capture import read_checked
+from recognizer.log import configure, log
 from recognizer.forms import boxes
 from recognizer.forms.fields import on_lines, page_fields
 from recognizer.forms.auto import level_with_margin
@@ -62,13 +63,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("image", help="photo or scan of the blank (or filled) form")
     args = ap.parse_args(argv)
+    configure()
     image, why = read_checked(Path(args.image))
     if image is None:
-        print(f"error: cannot read image {args.image}: {why}", file=sys.stderr)
+        log.error(f"cannot read image {args.image}: {why}")
         return 1
     template = draft_template(image, Path(args.image).stem)
     if not template["fields"]:
-        print(f"error: no printed boxes found in {args.image}", file=sys.stderr)
+        log.error(f"no printed boxes found in {args.image}")
         return 1
     try:
         print(json.dumps(template, indent=1), flush=True)
