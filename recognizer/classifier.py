@@ -6,6 +6,7 @@ a frame go through ONE interpreter invocation.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,14 +38,14 @@ class Predictions:
     probs: np.ndarray  # (N, C) float
 
 
-def _make_interpreter(model_path: Path, threads: int):
+def _make_interpreter(model_path: Path, content: bytes, threads: int):
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # older installs ship the interpreter inside TensorFlow
         from tensorflow.lite.python.interpreter import Interpreter  # type: ignore
-    try:  # read into memory, not mapped: a model file replaced while a run goes on (retrained) cannot crash it
-        return Interpreter(model_content=model_path.read_bytes(), num_threads=threads)
-    except (OSError, ValueError, RuntimeError) as exc:
+    try:  # from memory, not mapped: a model file replaced while a run goes on (retrained) cannot crash it
+        return Interpreter(model_content=content, num_threads=threads)
+    except (ValueError, RuntimeError) as exc:
         raise ModelError(f"cannot load model {model_path}: {str(exc).splitlines()[0]}") from None
 
 
@@ -57,7 +58,14 @@ class DigitClassifier:
             raise ModelError(f"model not found: {path}")
         self.path = path
         self.metadata = load_metadata(path)
-        self._interp = _make_interpreter(path, threads)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot load model {path}: {exc.strerror or exc}") from None
+        # what a record names as the model that read it (Results.model): two runs' files can be compared
+        self.identity = {"name": path.name, "version": self.metadata.get("exported"),
+                         "sha256": hashlib.sha256(content).hexdigest()[:16]}
+        self._interp = _make_interpreter(path, content, threads)
         self._in = self._interp.get_input_details()[0]["index"]
         self._out = self._interp.get_output_details()[0]["index"]
         self._batch = -1

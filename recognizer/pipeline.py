@@ -152,7 +152,8 @@ class Recognizer:
         if self.debug_on:
             self.debug["batch"] = batch
         return Results(source=source, frame=frame_index, width=w, height=h, digits=digits,
-                       numbers=numbers, rejected=rejected, time=time_s, timings=timings)
+                       numbers=numbers, rejected=rejected, time=time_s, timings=timings,
+                       model={**classifier.identity, "conf": round(self.conf, 4), "reject": round(self.reject, 4)})
 
     def _classifier_for(self, prep: preprocess.Prepared | None) -> DigitClassifier:
         """The small-digit model for a frame enlarged for its small digits, else the main one.

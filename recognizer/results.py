@@ -8,12 +8,15 @@ JSON record contract (one object per line; keep stable, documented in README):
 {"source": str, "frame": int, "width": int, "height": int,
  "digits": [{"digit": int, "confidence": float, "box": [x, y, w, h]}],
  "numbers": [{"text": str, "confidence": float, "box": [x, y, w, h]}]}
-Video adds "time" (seconds) per frame and "track" (int) per digit.
+Video adds "time" (seconds) per frame and "track" (int) per digit. Each number lists the
+indexes of its digits in "digits"; each record read by a Recognizer names the model that read
+it and the thresholds in force: "model": {"name", "version", "sha256", "conf", "reject"}.
+`Results.from_record` reads a record back; `results.filter(mask)` keeps some digits.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -91,6 +94,7 @@ class Results:
     rejected: list[Rejected] = field(default_factory=list)
     time: float | None = None  # seconds into a video
     timings: dict = field(default_factory=dict)  # stage -> seconds, for benchmarks
+    model: dict | None = None  # the model that read the frame and the thresholds (Recognizer.identity)
 
     def to_record(self) -> dict:
         rec = {"source": self.source, "frame": int(self.frame),
@@ -98,9 +102,36 @@ class Results:
         if self.time is not None:
             rec["time"] = round(float(self.time), 4)
         rec["digits"] = [d.to_record() for d in self.digits]
-        rec["numbers"] = [n.to_record() for n in self.numbers]
+        index = {id(d): i for i, d in enumerate(self.digits)}
+        rec["numbers"] = [{**n.to_record(), "digits": [index[id(d)] for d in n.digits if id(d) in index]}
+                          for n in self.numbers]
         rec["rejected"] = [r.to_record() for r in self.rejected]
+        if self.model:
+            rec["model"] = dict(self.model)
         return rec
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "Results":
+        """A record (`to_record`, a JSON line) read back; a number's digits are the frame's own."""
+        digits = [Digit(int(d["digit"]), float(d["confidence"]), tuple(d["box"]), track=d.get("track"))
+                  for d in rec.get("digits", [])]
+        numbers = [Number(n["text"], float(n["confidence"]), tuple(n["box"]),
+                          [digits[i] for i in n.get("digits", []) if 0 <= i < len(digits)])
+                   for n in rec.get("numbers", [])]
+        rejected = [Rejected(tuple(r["box"]), r["reason"], float(r["confidence"])) for r in rec.get("rejected", [])]
+        return cls(rec["source"], int(rec["frame"]), int(rec["width"]), int(rec["height"]), digits, numbers,
+                   rejected, time=rec.get("time"), model=rec.get("model"))
+
+    def filter(self, keep) -> "Results":
+        """These results with only the digits where `keep` (booleans, one per digit) is true, and
+        the numbers all of whose digits are kept: `results.filter([d.confidence > 0.9 for d in results.digits])`."""
+        keep = np.asarray(keep, bool)
+        if keep.shape != (len(self.digits),):
+            raise ValueError(f"filter needs one boolean per digit ({len(self.digits)}), not shape {keep.shape}")
+        kept = [d for d, k in zip(self.digits, keep) if k]
+        ids = {id(d) for d in kept}
+        numbers = [n for n in self.numbers if n.digits and all(id(d) in ids for d in n.digits)]
+        return replace(self, digits=kept, numbers=numbers)
 
     def plot(self, image: np.ndarray, annotators=None, rejected: bool = False) -> np.ndarray:
         """Annotated BGR copy of `image` (the frame these results came from).

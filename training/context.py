@@ -335,7 +335,7 @@ def export(gate, data: dict, figures: dict) -> list[Path]:
         digits = keras.models.load_model(MODELS / f"{name}.keras", safe_mode=True)
         path = MODELS / f"{name}.tflite"
         path.write_bytes(to_tflite(joined(digits, gate), representative, channels=2))
-        update_metadata(path.with_suffix(".json"), input=[28, 28, 2],
+        update_metadata(path.with_suffix(".json"), input=[28, 28, 2], exported=time.strftime("%Y-%m-%d %H:%M:%S"),
                         context={"model": "context.keras", "span": "recognizer/context.py CONTEXT_SPAN",
                                  "trained": time.strftime("%Y-%m-%d %H:%M:%S"), **figures})
         written.append(path)
