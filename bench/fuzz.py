@@ -106,15 +106,17 @@ class Tally:
     """What one target did: read, refused, unexpected exceptions, the slowest call."""
 
     def __init__(self, name: str):
-        self.name, self.read, self.refused, self.slowest = name, 0, 0, 0.0
+        self.name, self.read, self.refused, self.slowest, self.slowest_input = name, 0, 0, 0.0, None
         self.unexpected: list[str] = []
 
-    def timed(self, call):
+    def timed(self, call, what=None):
         t = time.perf_counter()
         try:
             return call()
         finally:
-            self.slowest = max(self.slowest, time.perf_counter() - t)
+            took = time.perf_counter() - t
+            if took > self.slowest:
+                self.slowest, self.slowest_input = took, what
 
     def line(self) -> str:
         return (f"{self.name:<12} {self.read + self.refused + len(self.unexpected):>8} {self.read:>6} "
@@ -124,7 +126,7 @@ class Tally:
 def check_frame(recognizer, frame: np.ndarray, tally: Tally) -> None:
     """One API call: Results with valid JSON of the frame's size, or FrameError; else noted."""
     try:
-        res = tally.timed(lambda: recognizer(frame))
+        res = tally.timed(lambda: recognizer(frame), frame)
         json.loads(res.to_json(), parse_constant=_no_constant)
         assert (res.width, res.height) == (frame.shape[1], frame.shape[0]), "wrong size in results"
         tally.read += 1
@@ -199,9 +201,14 @@ def main() -> int:
     bad = [u for t in tallies for u in t.unexpected]
     for u in bad[:5]:
         print("\n" + u)
-    slow = [t.name for t in tallies if t.slowest > SLOW_S]
-    if slow:
-        print(f"slower than {SLOW_S} s: {', '.join(slow)}")
+    slow = [t for t in tallies if t.slowest > SLOW_S]
+    for t in slow:
+        what = t.slowest_input
+        shape = f"{what.dtype} {what.shape}" if isinstance(what, np.ndarray) else "a file"
+        print(f"slower than {SLOW_S} s: {t.name}, {t.slowest:.2f} s on {shape}")
+        if isinstance(what, np.ndarray):
+            np.save(Path(tempfile.gettempdir()) / "fuzz_slowest.npy", what)
+            print(f"  saved as {Path(tempfile.gettempdir()) / 'fuzz_slowest.npy'}")
     return 1 if bad or slow else 0
 
 
