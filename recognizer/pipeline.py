@@ -348,7 +348,7 @@ def things(read: list[cand.Candidate]) -> set[int]:
     A webcam pointed at a page also sees the pen and the hand that hold it. A
     pen is one straight dark bar, to the classifier a perfect 1 (with the
     thick runs kept, `lines.thin_only`: 0.41 -> 0.23 digits a frame on the pen
-    or hand, `python -m recognizer.evaluate --sets pens`). The scale is set by
+    or hand, `python -m training.evaluate_recognizer --sets pens`). The scale is set by
     the lone candidates read as digits (at least 3 of usual height; printed
     text and specks do not vote), and a big digit written with the page's own
     pen keeps its thin strokes, so a page may still mix sizes up to

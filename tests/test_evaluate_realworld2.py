@@ -1,10 +1,10 @@
-"""The realworld2 scoring helpers (recognizer/evaluate_realworld2.py) on made-up detections:
+"""The realworld2 scoring helpers (training/evaluate_realworld2.py) on made-up detections:
 what a figure in the table means must not drift when the helpers are touched."""
 from __future__ import annotations
 
 import cv2
 
-from recognizer.evaluate_realworld2 import Cells, clean_frames, multiset_counts, reading_text
+from training.evaluate_realworld2 import Cells, clean_frames, multiset_counts, reading_text
 from recognizer.results import Digit
 
 
@@ -65,8 +65,8 @@ def test_clean_frames_reads_ranges():
 def test_the_default_sets_name_every_realworld2_set(tmp_path):
     import json
 
-    from recognizer.evaluate import main
-    from recognizer.evaluate_realworld2 import SETS
+    from training.evaluate_recognizer import main
+    from training.evaluate_realworld2 import SETS
 
     out = tmp_path / "all.json"
     none = str(tmp_path / "none")
@@ -78,8 +78,8 @@ def test_the_default_sets_name_every_realworld2_set(tmp_path):
 def test_absent_realworld2_folders_are_skipped_with_a_note(tmp_path, capsys):
     import json
 
-    from recognizer.evaluate import main
-    from recognizer.evaluate_realworld2 import SETS
+    from training.evaluate_recognizer import main
+    from training.evaluate_realworld2 import SETS
 
     out = tmp_path / "rw2.json"
     assert main(["--sets", ",".join(SETS), "--scenes", "0", "--data2", str(tmp_path / "none"), "--json", str(out)]) == 0

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognizer.evaluate import match, unignored
+from training.evaluate_recognizer import match, unignored
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_a_12_megapixel_sudoku_photo_on_a_textured_ground_is_read(recognizer, ph
     it one textured 'page': the whole frame was ink and not one digit was read."""
     from pathlib import Path
 
-    from recognizer.evaluate import _read_csv, cell_polygon
+    from training.evaluate_recognizer import _read_csv, cell_polygon
 
     folder = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld2" / "sudoku_kubiesa_trainval"
     if not folder.is_dir():

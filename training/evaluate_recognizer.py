@@ -1,10 +1,10 @@
 """Dev evaluation of the whole recognizer on real handwriting and on synthetic scenes.
 
-    python -m recognizer.evaluate [--data ../shared/data/realworld] [--scenes 150] [--gallery runs/evaluate/gallery]
-    python -m recognizer.evaluate --sets orand --orand-split train --orand-limit 400   # a second check
-    python -m recognizer.evaluate --sets scenes --seed 7                                # other scenes
-    python -m recognizer.evaluate --sets sudoku,orand --shrink 0.5                      # small real digits
-    python -m recognizer.evaluate --sets kubiesa,filippo,marks --scenes 0               # realworld2 sets only
+    python -m training.evaluate_recognizer [--data ../shared/data/realworld] [--scenes 150] [--gallery runs/evaluate/gallery]
+    python -m training.evaluate_recognizer --sets orand --orand-split train --orand-limit 400   # a second check
+    python -m training.evaluate_recognizer --sets scenes --seed 7                                # other scenes
+    python -m training.evaluate_recognizer --sets sudoku,orand --shrink 0.5                      # small real digits
+    python -m training.evaluate_recognizer --sets kubiesa,filippo,marks --scenes 0               # realworld2 sets only
 
 Sets (each skipped with a note when its folder is absent):
 - sudoku: hand-filled Sudoku photos. A detection counts in the cell holding its
@@ -31,7 +31,7 @@ Sets (each skipped with a note when its folder is absent):
 - squared: pages of the same kind on squared paper (a maths exercise book,
   graph paper), the grid crossing the digits; other pages, as the grid takes
   its own draws.
-Sets of ../shared/data/realworld2 (--data2; recognizer/evaluate_realworld2.py):
+Sets of ../shared/data/realworld2 (--data2; training/evaluate_realworld2.py):
 - kubiesa: newspaper Sudokus filled in by hand, phone photos (train + val). Its
   labels do not tell printed clues from handwriting, so ALL digit cells are
   scored, as in sudoku (box centre in the cell): right digit = hit (one per cell),
@@ -335,7 +335,7 @@ def table(report: dict) -> str:
             s = report[name]
             rows.append((name, f"F1 {s['f1']:.3f} ({caption})", ""))
             rows.append(("", f"{label} {s[key]:.3f}", ""))
-    from recognizer.evaluate_realworld2 import table_rows  # it imports this module's helpers
+    from training.evaluate_realworld2 import table_rows  # it imports this module's helpers
 
     rows += table_rows(report)
     for note in report.get("skipped", []):
@@ -411,7 +411,7 @@ def main(argv=None) -> int:
     orand = functools.partial(eval_orand, split=args.orand_split, limit=args.orand_limit)
     real = {"sudoku": ("sudoku_wicht_handfilled", eval_sudoku), "orand": ("orand_car_a", orand),
             "markus": ("markus_student_number", eval_markus), "phone": ("hikaruikebe_phone", eval_phone)}
-    from recognizer.evaluate_realworld2 import SETS as REAL2  # lazily: it imports this module
+    from training.evaluate_realworld2 import SETS as REAL2  # lazily: it imports this module
 
     sets = args.sets.split(",") if args.sets else [*real, *SCENE_SETS, *REAL2]
 

@@ -1,6 +1,6 @@
 """Dev evaluation on ../shared/data/realworld2: phone and webcam photos, a form, videos.
 
-Run through `python -m recognizer.evaluate --sets kubiesa,filippo,...` (evaluate.py's
+Run through `python -m training.evaluate_recognizer --sets kubiesa,filippo,...` (evaluate.py's
 docstring says how each set is scored, and why). Every set function takes
 (rec, root, gallery) like evaluate.py's own, root being the realworld2 folder; SETS maps
 the set names to their folders and functions, `table_rows` gives their rows of the table.
@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.evaluate import Gallery, _read_csv, cell_polygon, centre_inside, f1
+from training.evaluate_recognizer import Gallery, _read_csv, cell_polygon, centre_inside, f1
 from recognizer.numeric import chains
 
 WEBCAM_AREA = (169, 66, 537, 433)  # x0, y0, x1, y1 of the webcam image in divyakh's screen recording (SOURCE.txt)
