@@ -129,7 +129,9 @@ def drop_specks(ink: np.ndarray, mask: np.ndarray, frac: float = SPECK_FRAC):
     Islands that touch the main stroke's box (the bar of a 5, the dot of a
     broken 4) are kept: only small AND separate ones go. Returns the ink and
     the box [x, y, w, h] of what is kept (None: no ink). Most crops are one
-    blob, so components are first counted without stats (4x cheaper).
+    blob, so components are first counted without stats (4x cheaper); the
+    islands go in one pass through a lookup by label (a noisy frame-sized crop
+    of 1,000 islands took 1 s zeroing them one by one).
     """
     n, _ = cv2.connectedComponents(mask, connectivity=8)
     if n <= 2:
@@ -140,15 +142,12 @@ def drop_specks(ink: np.ndarray, mask: np.ndarray, frac: float = SPECK_FRAC):
     x, y, w, h = stats[main, :4]
     pad = max(2, int(0.1 * max(w, h)))
     x0, y0, x1, y1 = x - pad, y - pad, x + w + pad, y + h + pad
-    out, kept = ink.copy(), []
-    for i in range(1, n):
-        cx, cy, cw, ch, area = stats[i]
-        apart = cx > x1 or cy > y1 or cx + cw < x0 or cy + ch < y0
-        if area < frac * areas.max() or (apart and area < 3 * frac * areas.max()):
-            out[labels == i] = 0
-        else:
-            kept.append(stats[i, :4])
-    k = np.array(kept)
+    cx, cy, cw, ch, area = stats[1:, :5].T
+    apart = (cx > x1) | (cy > y1) | (cx + cw < x0) | (cy + ch < y0)
+    gone = (area < frac * areas.max()) | (apart & (area < 3 * frac * areas.max()))
+    out = ink.copy()
+    out[np.concatenate([[False], gone])[labels]] = 0  # one pass over the pixels, however many islands
+    k = stats[1:, :4][~gone]
     bx, by = int(k[:, 0].min()), int(k[:, 1].min())
     return out, (bx, by, int((k[:, 0] + k[:, 2]).max()) - bx, int((k[:, 1] + k[:, 3]).max()) - by)
 
