@@ -336,6 +336,8 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 cv2.destroyAllWindows()
     elapsed = time.perf_counter() - t_start
     summary(frames, skipped, elapsed, outputs, interrupted=stop.set, unit="frame" if source.stream else "image")
+    if skipped and quiet():  # -q hides the warnings naming them; the exit code 1 still needs its one line
+        log.error(f"{skipped} unreadable file{'s' if skipped != 1 else ''} skipped (run without -q to see which)")
     log.debug("median ms a frame: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(sw.medians_ms().items())))
     short = source.cut_short() if not stop.set and args.max_frames is None else None
     if short:  # the frames read are valid and written; the input is what is wrong

@@ -39,8 +39,8 @@ def context_batch(ink: np.ndarray, boxes) -> np.ndarray:
     for i, (x, y, bw, bh) in enumerate(boxes):
         half = max(1, round(CONTEXT_SPAN * max(bw, bh) / 2))
         level = 0
-        while half >> (level + 1) >= SIZE:  # the square's side at the next level is still >= 2 x 28
-            level += 1
+        while half >> (level + 1) >= SIZE and min(ink.shape[:2]) >> (level + 1) >= 2:
+            level += 1  # the square's side at the next level is still >= 2 x 28, the image still >= 2 px
         while len(pyramid) <= level:
             pyramid.append(_halved(pyramid[-1]))
         out[i] = _square(pyramid[level], (x + bw // 2) >> level, (y + bh // 2) >> level, max(1, half >> level))

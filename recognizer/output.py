@@ -10,6 +10,7 @@ second), and an AVI (MJPG) plays as far as it was written anyway.
 from __future__ import annotations
 
 import json
+import math
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -112,7 +113,7 @@ class FragmentedMp4:
             self._file = av.open(str(path), "w", format="mp4" if path.suffix.lower() != ".mov" else "mov",
                                  options={"movflags": "frag_keyframe+empty_moov+default_base_moof",
                                           "flush_packets": "1"})  # each fragment to disk as it ends
-            self._stream = self._file.add_stream("mpeg4", rate=Fraction(fps).limit_denominator(1001))
+            self._stream = self._file.add_stream("mpeg4", rate=_rate(fps))
             self._stream.width, self._stream.height = size
             self._stream.pix_fmt = "yuv420p"
             self._stream.options = {"g": str(max(1, round(FRAGMENT_S * fps))), "qscale": "3"}
@@ -150,6 +151,12 @@ class FragmentedMp4:
             self._file.close()
         except Exception:  # noqa: BLE001, S110
             pass
+
+
+def _rate(fps: float) -> Fraction:
+    """The frame rate as a fraction whose numerator MPEG-4's time base takes (at most 65535):
+    30000/1001 for NTSC's 29.97, and the nearest such fraction for a phone's 99.999 or 120.0024."""
+    return Fraction(fps).limit_denominator(min(1001, max(1, 65535 // math.ceil(fps))))
 
 
 def _reason(exc: Exception) -> str:

@@ -124,14 +124,15 @@ class Results:
 
     def filter(self, keep) -> "Results":
         """These results with only the digits where `keep` (booleans, one per digit) is true, and
-        the numbers all of whose digits are kept: `results.filter([d.confidence > 0.9 for d in results.digits])`."""
+        the numbers all of whose digits are kept (a number read from an older record lists none:
+        kept); new lists, the original is left as it was: `results.filter([d.confidence > 0.9 for d in results.digits])`."""
         keep = np.asarray(keep, bool)
         if keep.shape != (len(self.digits),):
             raise ValueError(f"filter needs one boolean per digit ({len(self.digits)}), not shape {keep.shape}")
         kept = [d for d, k in zip(self.digits, keep) if k]
         ids = {id(d) for d in kept}
-        numbers = [n for n in self.numbers if n.digits and all(id(d) in ids for d in n.digits)]
-        return replace(self, digits=kept, numbers=numbers)
+        numbers = [n for n in self.numbers if all(id(d) in ids for d in n.digits)]  # none listed: kept
+        return replace(self, digits=kept, numbers=numbers, rejected=list(self.rejected), timings=dict(self.timings))
 
     def plot(self, image: np.ndarray, annotators=None, rejected: bool = False) -> np.ndarray:
         """Annotated BGR copy of `image` (the frame these results came from).

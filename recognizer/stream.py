@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from recognizer.capture import ImageSource, SourceError, is_image_file, open_source
+from recognizer.capture import ImageSource, SourceError, is_camera, is_image_file, is_url, open_source
 from recognizer.results import Results
 from recognizer.reuse import REFRESH
 from recognizer.tracking import DigitTracker
@@ -55,7 +55,7 @@ def _open(source):
     """A glob pattern of images (that names no existing path) is a sorted list of them; anything
     else goes to capture.open_source as the CLI's --source does."""
     text = str(source)
-    if GLOB_CHARS & set(text) and not Path(text).exists():
+    if GLOB_CHARS & set(text) and not (is_url(text) or is_camera(text) or Path(text).exists()):
         paths = sorted(Path(p) for p in glob.glob(text) if is_image_file(Path(p)))
         if not paths:
             raise SourceError(f"no image file matches {text}")

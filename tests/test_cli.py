@@ -164,6 +164,13 @@ def test_quiet_says_only_errors_and_verbose_adds_the_stage_times(scenes, tmp_pat
     quiet = main_py("--source", folder, "--json", tmp_path / "q.jsonl", "-q", "--no-display")
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     assert len((tmp_path / "q.jsonl").read_text().splitlines()) == 3
+    bad = tmp_path / "some"
+    bad.mkdir()
+    shutil.copy(folder / "a.png", bad / "a.png")
+    (bad / "b.png").write_bytes(b"not an image")
+    partly = main_py("--source", bad, "-q", "--no-display")
+    assert partly.returncode == 1 and [line.split(" (")[0] for line in partly.stderr.splitlines()] == [
+        "error: 1 unreadable file skipped"], partly.stderr
     failed = main_py("--source", tmp_path / "missing.png", "-q")
     assert failed.returncode == 1 and failed.stderr.splitlines() == [f"error: source not found: {tmp_path / 'missing.png'}"]
     loud = main_py("--source", folder, "-v", "--no-display")

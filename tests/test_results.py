@@ -49,3 +49,14 @@ def test_filter_keeps_the_digits_asked_and_the_numbers_all_of_whose_digits_stay(
     assert read_page.filter(np.ones(len(read_page.digits), bool)).to_record() == read_page.to_record()
     with pytest.raises(ValueError, match="one boolean per digit"):
         read_page.filter([True])
+
+
+def test_filter_keeps_numbers_read_from_records_that_list_no_digits_and_leaves_the_original(read_page):
+    rec = read_page.to_record()
+    for n in rec["numbers"]:
+        del n["digits"]  # a record written before numbers listed their digits
+    old = Results.from_record(rec)
+    kept = old.filter([True] * len(old.digits))
+    assert len(kept.numbers) == len(old.numbers)
+    kept.rejected.append(kept.rejected[0] if kept.rejected else None)
+    assert len(old.rejected) == len(rec["rejected"])

@@ -63,3 +63,10 @@ def test_a_path_reads_as_the_image_it_names(recognizer, tmp_path):
     assert [d.digit for d in results.digits] == [7] and results.source.endswith("seven.png")
     with pytest.raises(FrameError, match="cannot read image"):
         recognizer(str(tmp_path / "missing.png"))
+
+
+def test_an_address_with_a_query_is_opened_as_a_stream_not_taken_for_a_pattern(recognizer):
+    """`?` in an IP camera's address is no glob: the address is opened (and here refused)."""
+    with pytest.raises(SourceError) as err:
+        list(recognizer.stream("http://127.0.0.1:9/video.mjpg?action=stream"))
+    assert "no image file matches" not in str(err.value)
