@@ -105,7 +105,12 @@ def _beside(mark, digit) -> bool:
 
 def _runs(boxes: list) -> list[int]:
     """Run label per box: boxes chained by the neighbour relation."""
-    return chains(boxes, _neighbours)
+    return chains(boxes, _neighbours, reach=_reach)
+
+
+def _reach(a) -> float:
+    """How far right of a box a neighbour can start: WORD_GAP of the taller, at most WORD_SIZE times a's height."""
+    return WORD_GAP * WORD_SIZE * a[3]
 
 
 def _neighbours(a, b) -> bool:
