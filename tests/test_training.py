@@ -5,6 +5,7 @@ import struct
 import numpy as np
 import pytest
 
+from recognizer.normalize import normalize_batch
 from training.data import DataError, read_idx
 
 
@@ -171,3 +172,25 @@ def test_small_digit_cuts_carry_the_digits_drawn(mnist):
     assert set(labels.tolist()) == set(range(10))
     read = DigitClassifier().classify(crops).digits
     assert (read == labels).mean() >= 0.85, (read == labels).mean()
+
+
+def test_export_beside_a_context_gate_joins_it_so_retraining_keeps_the_surroundings(tmp_path, mnist):
+    """`export_model` into a folder that holds context.keras writes the runtime model of two
+    channels (crop and surroundings) with the gate inside, its metadata saying so; MNIST digits
+    on blank paper read as before."""
+    import shutil
+
+    import keras
+
+    from recognizer.classifier import ASSETS, DigitClassifier
+    from training.export import export_model
+
+    (x_train, _), (x_test, y_test) = mnist
+    shutil.copy(ASSETS / "context.keras", tmp_path / "context.keras")
+    digits = keras.models.load_model(ASSETS / "digits.keras", safe_mode=True)
+    export_model(digits, tmp_path, {}, normalize_batch(x_train[:100], "light"))
+    runtime = DigitClassifier(tmp_path / "digits.tflite")
+    assert runtime.channels == 2 and runtime.metadata["input"] == [28, 28, 2]
+    assert runtime.metadata["context"]["model"] == "context.keras"
+    read = runtime.classify(normalize_batch(x_test[:1000], "light"))
+    assert (read.digits == y_test[:1000]).mean() >= 0.99 and (read.reject >= 0.5).mean() <= 0.005

@@ -303,27 +303,11 @@ def calibrate(model, writing: np.ndarray) -> float:
     return threshold
 
 
-def joined(digits, gate):
-    """One model of a (28, 28, 2) input: the digit network reads channel 0, the gate both; the
-    gate's "not writing" is folded into not-a-digit (module docstring, step 4)."""
-    import keras
-    from keras import layers, ops
-
-    inp = keras.Input((28, 28, 2), name="crop_and_context")
-    crop = layers.Lambda(lambda t: t[..., :1], name="crop")(inp)
-    probs = digits(crop)
-    g = gate(inp)
-    out = layers.Lambda(lambda pg: ops.concatenate([pg[0][:, :10] * (1 - pg[1]),
-                                                    1 - (1 - pg[0][:, 10:]) * (1 - pg[1])], axis=-1),
-                        name="with_context")([probs, g])
-    return keras.Model(inp, out, name="digits_with_context")
-
-
 def export(gate, data: dict, figures: dict) -> list[Path]:
     """The gate as context.keras, and each shipped digit model re-exported joined with it."""
     import keras
 
-    from training.export import to_tflite, update_metadata
+    from training.export import joined, to_tflite, update_metadata
 
     gate.save(MODELS / "context.keras")
     x = np.stack([data["crops"], data["around"]], axis=-1).astype(np.float32)

@@ -35,6 +35,42 @@ def to_tflite(model, representative=None, channels: int = 1) -> bytes:
     return converter.convert()
 
 
+def joined(digits, gate):
+    """One model of a (28, 28, 2) input: the digit network reads channel 0 (the crop), the context
+    gate both (crop and surroundings, recognizer/context.py); the gate's "not writing" is folded
+    into not-a-digit, reject' = 1 - (1 - reject)(1 - gate). Built for conversion only (its
+    Lambda layers are never saved: the .keras files stay the two networks)."""
+    import keras
+    from keras import layers, ops
+
+    inp = keras.Input((28, 28, 2), name="crop_and_context")
+    crop = layers.Lambda(lambda t: t[..., :1], name="crop")(inp)
+    probs = digits(crop)
+    g = gate(inp)
+    out = layers.Lambda(lambda pg: ops.concatenate([pg[0][:, :10] * (1 - pg[1]),
+                                                    1 - (1 - pg[0][:, 10:]) * (1 - pg[1])], axis=-1),
+                        name="with_context")([probs, g])
+    return keras.Model(inp, out, name="digits_with_context")
+
+
+def runtime_model(model, out_dir: Path, representative=None):
+    """What the runtime reads, and its calibration crops: the digit network joined with the context
+    gate beside it (`context.keras`, trained by `python -m training.context`) where there is one,
+    so that retraining the digits keeps the surroundings; else the digit network alone."""
+    gate_path = Path(out_dir) / "context.keras"
+    if not gate_path.is_file():
+        return model, representative, 1
+    import keras
+
+    from recognizer.context import blank_context
+
+    gate = keras.models.load_model(gate_path, safe_mode=True)
+    if representative is not None and len(representative):
+        crops = np.asarray(representative, np.float32).reshape(-1, 28, 28)
+        representative = np.stack([crops, blank_context(crops)], axis=-1)
+    return joined(model, gate), representative, 2
+
+
 def inference_copy(model):
     """The same layers and weights without optimizer state: a third of the file size."""
     from training.model import build_model
@@ -64,10 +100,20 @@ def export_model(model, out_dir: Path, info: dict, representative=None, name: st
     tflite_path = out_dir / f"{name}.tflite"
     meta_path = out_dir / f"{name}.json"
     inference_copy(model).save(keras_path)
-    tflite_path.write_bytes(to_tflite(model, representative))
+    runtime, calibration, channels = runtime_model(model, out_dir, representative)
+    tflite_path.write_bytes(to_tflite(runtime, calibration, channels))
     quant = "int8 weights and activations, float32 input/output" if representative is not None else "float32"
-    write_metadata(meta_path, {"tflite": quant, **info})
+    context = {"context": _previous_context(meta_path)} if channels == 2 else {}
+    write_metadata(meta_path, {"tflite": quant, "input": [28, 28, channels], **context, **info})
     return [keras_path, tflite_path, meta_path]
+
+
+def _previous_context(meta_path: Path) -> dict:
+    """The context gate's entry of the metadata being replaced (its training figures), or its name."""
+    try:
+        return json.loads(meta_path.read_text()).get("context") or {"model": "context.keras"}
+    except (OSError, ValueError):
+        return {"model": "context.keras"}
 
 
 def main(argv=None) -> int:
@@ -94,8 +140,9 @@ def main(argv=None) -> int:
     (x_train, _), _ = load_mnist(args.data)
     rng = np.random.default_rng(0)
     representative = None if args.float else normalize_batch(x_train[rng.permutation(len(x_train))[:500]], "light")
-    path.with_suffix(".tflite").write_bytes(to_tflite(model, representative))
-    update_metadata(path.with_suffix(".json"), tflite="float32" if args.float else
+    runtime, calibration, channels = runtime_model(model, path.parent, representative)
+    path.with_suffix(".tflite").write_bytes(to_tflite(runtime, calibration, channels))
+    update_metadata(path.with_suffix(".json"), input=[28, 28, channels], tflite="float32" if args.float else
                     "int8 weights and activations, float32 input/output")
     print(f"wrote {path.with_suffix('.tflite')}")
     return 0
