@@ -33,7 +33,7 @@ from recognizer.pipeline import Recognizer  # noqa: E402
 from training.data import load_mnist  # noqa: E402
 from training.scenes import make_scene  # noqa: E402
 
-STAGES = ("preprocess", "candidates", "normalize", "infer", "group")
+STAGES = ("preprocess", "candidates", "normalize", "context", "infer", "group")
 FRAMES = (("640x480", {"width": 640, "height": 480}),
           ("1280x720", {"width": 1280, "height": 720}),
           ("640x480 tiny", {"width": 640, "height": 480, "digit_height": (9, 12)}))  # enlarged 2x

@@ -134,9 +134,10 @@ class Recognizer:
         reuse = None if self.debug_on else self.reuse  # the debug view shows every crop
         todo = heads if reuse is None else reuse.todo(heads, frame_index)
         batch = normalize_batch([c.crop for c in todo], ink="light")
+        t = _lap(timings, "normalize", t)
         classifier = self._classifier_for(prep)
         around = surroundings(prep, todo) if classifier.channels == 2 else None
-        t = _lap(timings, "normalize", t)
+        t = _lap(timings, "context", t)
         preds = classifier.classify(batch, around)
         if reuse is not None:
             preds = reuse.merge(preds)
