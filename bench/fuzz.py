@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from recognizer.quiet import native_stderr_silenced, quiet_opencv  # noqa: E402
+from recognizer.capture import read_checked  # noqa: E402
 from recognizer.frames import FrameError  # noqa: E402
 
 SLOW_S = 2.0  # issue 21: no call may take longer than this
@@ -139,8 +140,6 @@ def check_frame(recognizer, frame: np.ndarray, tally: Tally) -> None:
 
 def check_file(recognizer, data: bytes, folder: Path, tally: Tally) -> None:
     """One damaged file: read (and recognized) or refused with a reason; no exception."""
-    from recognizer.capture import read_checked
-
     path = folder / ("x.png" if data[:4] == b"\x89PNG" else "x.jpg")
     path.write_bytes(data)
     try:

@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from recognizer.capture import SourceError, open_source
-from recognizer.log import configure, log, quiet
+from recognizer.log import configure_once, log, quiet
 from recognizer.normalize import normalize_batch
 from recognizer.output import Outputs, save_snapshot
 from recognizer.pipeline import Recognizer
@@ -240,8 +240,7 @@ def make_recognizer(args, threads: int) -> Recognizer:
 def run(args, stopwatch: Stopwatch | None = None) -> int:
     """Process one --source until it ends or the user stops; returns the exit code."""
     sw = stopwatch or Stopwatch()
-    if not log.handlers:  # called from Python (a bench, a test), not through the CLI: its default
-        configure(getattr(args, "verbosity", 0))
+    configure_once(getattr(args, "verbosity", 0))
     cv2.setNumThreads(OPENCV_THREADS)  # per-frame images are small: threads cost more than they give
     keep_freed_memory()  # per-frame buffers stay mapped between frames (glibc); forked workers inherit it
     first = make_recognizer(args, threads=2)  # a bad model fails here, before any camera is opened

@@ -21,7 +21,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-SIZE = 28
+from recognizer.normalize import FIT, SIZE
+
 CONTEXT_SPAN = 2.5  # the square round a candidate: this many times its longer side
 
 
@@ -70,7 +71,7 @@ def blank_context(crops: np.ndarray) -> np.ndarray:
     """The context of crops with nothing known around them: each crop, at the size it would take
     in its square (20 px of 28 for its longer side -> 28 / CONTEXT_SPAN), on blank paper."""
     out = np.zeros((len(crops), SIZE, SIZE), np.float32)
-    side = max(1, round(SIZE * SIZE / (20 * CONTEXT_SPAN)))
+    side = max(1, round(SIZE * SIZE / (FIT * CONTEXT_SPAN)))
     at = (SIZE - side) // 2
     for i, crop in enumerate(crops):
         out[i, at: at + side, at: at + side] = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)

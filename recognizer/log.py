@@ -40,6 +40,13 @@ def configure(verbosity: int = 0) -> None:
     log.propagate = False
 
 
+def configure_once(verbosity: int = 0) -> None:
+    """`configure`, unless the CLI already did: the loop and the forms reader called from Python
+    (a bench, a test) say what the CLI would."""
+    if not log.handlers:
+        configure(verbosity)
+
+
 def quiet() -> bool:
     """Errors only (-q): no notes, no progress bars."""
     return log.level >= logging.ERROR

@@ -22,7 +22,6 @@ from recognizer.capture import IMAGE_EXTENSIONS
 from recognizer.results import Results
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
-FRAGMENTED = {".mp4", ".m4v", ".mov"}  # written by PyAV in fragments when it is installed (`FragmentedMp4`)
 FRAGMENT_S = 1.0  # a fragment (and a key frame) every this many seconds: what a killed run can lose at most
 DEFAULT_FPS = 25.0
 
@@ -87,7 +86,7 @@ class VideoOutput:
 
     def _open(self, size: tuple[int, int]):
         """PyAV's fragmented MP4 for an MP4 when PyAV is there, else OpenCV's writer."""
-        if self.path.suffix.lower() in FRAGMENTED and FragmentedMp4.available():
+        if VIDEO_CODECS[self.path.suffix.lower()] == "mp4v" and FragmentedMp4.available():  # the MP4 family
             return FragmentedMp4(self.path, self.fps, size)
         writer = cv2.VideoWriter(str(self.path), self.fourcc, self.fps, size)
         if not writer.isOpened():
@@ -120,6 +119,7 @@ class FragmentedMp4:
         except Exception as exc:  # noqa: BLE001 - PyAV's errors: an OSError, or its own FFmpegError
             raise OutputError(f"cannot write video {path}: {_reason(exc)}") from None
         self.path = path
+        self._frame = av.VideoFrame.from_ndarray
 
     @staticmethod
     def available() -> bool:
@@ -130,10 +130,8 @@ class FragmentedMp4:
         return True
 
     def write(self, image: np.ndarray) -> None:
-        import av
-
         try:
-            self._mux(self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")))
+            self._mux(self._stream.encode(self._frame(np.ascontiguousarray(image), format="bgr24")))
         except Exception as exc:  # noqa: BLE001 - a full disk, a device that takes nothing
             raise OutputError(f"cannot write video {self.path}: {_reason(exc)}") from None
 

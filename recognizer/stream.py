@@ -22,9 +22,6 @@ from recognizer.results import Results
 from recognizer.reuse import REFRESH
 from recognizer.tracking import DigitTracker
 
-GLOB_CHARS = set("*?[")
-
-
 def frames_of(recognizer, source, track: bool = True, reuse: bool = True, smooth: int = 5,
               max_frames: int | None = None) -> Iterator[Results]:
     """Results for each frame of `source` (see the module docstring); the recognizer's reuse and
@@ -55,7 +52,7 @@ def _open(source):
     """A glob pattern of images (that names no existing path) is a sorted list of them; anything
     else goes to capture.open_source as the CLI's --source does."""
     text = str(source)
-    if GLOB_CHARS & set(text) and not (is_url(text) or is_camera(text) or Path(text).exists()):
+    if glob.has_magic(text) and not (is_url(text) or is_camera(text) or Path(text).exists()):
         paths = sorted(Path(p) for p in glob.glob(text) if is_image_file(Path(p)))
         if not paths:
             raise SourceError(f"no image file matches {text}")

@@ -176,6 +176,7 @@ def grid_pages():
     """(name, image, digit boxes, nothing ignored) of photographed grids filled in by hand: a 9x9
     puzzle grid, thick lines every third, printed and handwritten digits in some cells, some
     digits touching a line (as people fill Sudokus). The printed ones are ignored."""
+    from training.conditions import _box
     from training.data import load_mnist
     from training.scenes import draw_digit, paper, photograph
 
@@ -207,17 +208,14 @@ def grid_pages():
                     ink = [(150, 50, 25), (35, 35, 35), (40, 40, 200)][int(rng.integers(3))]
                     digits.append(list(draw_digit(page, images[int(rng.integers(len(images)))], box, ink, rng)))
         image, m = photograph(page, rng, strength=float(rng.uniform(0.3, 1.0)))
-        moved = lambda boxes: [_moved_box(m, b) for b in boxes]  # noqa: E731
+        moved = lambda boxes: [list(_box(corners(b), m)) for b in boxes]  # noqa: E731
         yield f"grid{k}", image, moved(digits), moved(printed)
 
 
-def _moved_box(m: np.ndarray, box) -> list[int]:
-    """A box carried by a homography: the box of its four moved corners."""
+def corners(box) -> np.ndarray:
+    """A box's four corners, (4, 2)."""
     x, y, w, h = box
-    pts = cv2.perspectiveTransform(np.float32([[[x, y]], [[x + w, y]], [[x + w, y + h]], [[x, y + h]]]), m)[:, 0]
-    x0, y0 = pts.min(axis=0)
-    x1, y1 = pts.max(axis=0)
-    return [int(x0), int(y0), int(round(x1 - x0)), int(round(y1 - y0))]
+    return np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
 
 
 def cut_out(scenes, rng: np.random.Generator):

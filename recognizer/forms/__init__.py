@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recognizer.log import configure, log
+from recognizer.log import configure_once, log
 
 DEFAULT_CSV_DIR = Path("runs") / "forms"
 
 
 def run(args) -> int:
     """`main.py --form`: read the --source image or folder; 0 when every page was read."""
-    if not log.handlers:  # called from Python, not through the CLI: its default messages
-        configure(getattr(args, "verbosity", 0))
+    configure_once(getattr(args, "verbosity", 0))
     from recognizer.classifier import DigitClassifier, ModelError
     from recognizer.forms.batch import FormWriter, csv_columns, image_paths, process
     from recognizer.forms.reader import DEFAULT_CONF, FormReader
