@@ -1,7 +1,7 @@
 """Real-time handwritten digit recognizer: frame -> candidates -> 28x28 batch -> predictions -> results."""
 from pathlib import Path
 
-__version__ = "0.16.0"
+__version__ = "0.17.0"
 
 
 def asset(*parts: str) -> Path:

@@ -27,7 +27,7 @@ from recognizer.log import configure_once, log, quiet
 from recognizer.normalize import normalize_batch
 from recognizer.output import Outputs, save_snapshot
 from recognizer.pipeline import Recognizer
-from recognizer.reuse import REFRESH
+from recognizer import reuse as reuse_module  # its REFRESH is read when a source opens (a config may set it)
 from recognizer.tracking import DigitTracker
 from recognizer.workers import Recognition, keep_freed_memory
 
@@ -222,7 +222,7 @@ def free_cores() -> float:
 def reuse_frames(args, source) -> int:
     """Frames a crop's classification may be reused (recognizer/reuse.py): a video or a camera,
     where consecutive frames show the same page, unless --no-reuse; 0 (off) for images."""
-    return 0 if args.no_reuse or not source.stream else REFRESH
+    return 0 if args.no_reuse or not source.stream else reuse_module.REFRESH
 
 
 def recognizer_kwargs(args, reuse: int = 0) -> dict:
@@ -230,7 +230,7 @@ def recognizer_kwargs(args, reuse: int = 0) -> dict:
     A frame leans on the last (a kept turn) exactly when it reuses readings: --no-reuse reads
     each frame on its own."""
     return {"model": args.model, "small_model": args.small_model, "reuse": reuse, "steady": bool(reuse),
-            **({"conf": args.conf} if args.conf is not None else {})}
+            "config": getattr(args, "config", None), **({"conf": args.conf} if args.conf is not None else {})}
 
 
 def make_recognizer(args, threads: int) -> Recognizer:

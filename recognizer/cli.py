@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-display", action="store_true",
                    help="no window (automatic when there is no display); files show a progress bar")
     p.add_argument("--no-track", action="store_true", help="video: no tracking or temporal smoothing")
-    p.add_argument("--smooth", type=int, default=5, metavar="N",
-                   help="video: average each tracked digit's probabilities over the last N frames (default 5)")
+    p.add_argument("--smooth", type=int, metavar="N",
+                   help="video: average each tracked digit's probabilities over the last N frames "
+                        "(default: the config's tracker.window, 5)")
     p.add_argument("--camera-timeout", type=float, default=5.0, metavar="S",
                    help="a camera that delivers no frame for S seconds is given up (retrying with back-off "
                         "until then; default 5)")
@@ -68,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument("--snapshots", default=str(SNAPSHOTS), metavar="DIR",
                    help="where the s key saves snapshots (default runs/snapshots)")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="override tuned settings: TOML tables of --print-config's form, e.g. "
+                        "'[candidates]' then 'merge_gap = 0.35' (see docs/config.md)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print every tuned setting in force (with --config's overrides) and its meaning, "
+                        "as TOML, and exit")
     p.add_argument("--form", metavar="TEMPLATE|auto",
                    help="read a paper form: a template file, or 'auto' to find boxes and grids; "
                         "--output then names the CSV (one row per form) or, for one image, the annotated "
@@ -127,9 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     use_system_fonts()
     from recognizer.capture import SourceError
     from recognizer.classifier import ModelError
+    from recognizer.config import Config, ConfigError
     from recognizer.output import OutputError
 
     try:
+        args.config = Config.load(args.config) if args.config else Config()
+        if args.print_config:
+            print(args.config.to_toml(), end="")
+            return 0
+        args.config.install()
         if args.form:
             return run_form(args)
         if args.demo:
@@ -137,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         from recognizer.app import run
 
         return run(args)
-    except (SourceError, ModelError, OutputError, FileNotFoundError) as exc:
+    except (SourceError, ModelError, OutputError, ConfigError, FileNotFoundError) as exc:
         log.error(str(exc).splitlines()[0])
         return 1
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ WORD_SIZE = 1.3  # ... when their heights differ by less than this factor ...
 WORD_ASPECT = 0.35  # ... and the glyph is at least this wide for its height (not a rule remnant)
 MARK_SHARE = 0.65  # a "digit" shorter than this share of the digits beside it, above or below
 # their middle, is a comma, period or apostrophe; "beside": within MARK_REACH heights left or right,
-MARK_REACH = 1.5
+MARK_REACH = 1.5  # digit heights left or right of a digit within which a smaller "digit" is a mark beside it
 MARK_OVERLAP = 0.1  # sharing this share of the smaller height (a comma's tail hangs below the line)
 MARK_ALONE = 1.3  # a mark is alone: no digit of its own size is beside it (small written cents, "00")
 

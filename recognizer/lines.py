@@ -38,11 +38,13 @@ def default_length(shape: tuple[int, int]) -> int:
 
 
 def line_mask(binary: np.ndarray, length: int, horizontal: bool = True, vertical: bool = True,
-              slant: int = SLANT_PX) -> np.ndarray:
+              slant: int | None = None) -> np.ndarray:
     """0/255 mask of the straight horizontal and vertical runs at least `length` px long.
 
-    slant: sideways drift in pixels a run may have over its length (1 = exactly straight).
+    slant: sideways drift in pixels a run may have over its length (1 = exactly straight;
+    default SLANT_PX).
     """
+    slant = slant or SLANT_PX
     mask = np.zeros_like(binary)
     if horizontal:
         mask |= _runs(binary, length, (1, slant), vertical=False)
@@ -83,7 +85,7 @@ def _runs(binary: np.ndarray, length: int, across: tuple[int, int], vertical: bo
     return cv2.dilate(runs & binary, FRINGE)
 
 
-def any_angle(mask: np.ndarray, length: int, step: int = ANGLE_STEP) -> np.ndarray:
+def any_angle(mask: np.ndarray, length: int, step: int | None = None) -> np.ndarray:
     """0/255 mask of the straight runs at least `length` px long at any angle, within `mask`.
 
     line_mask finds horizontal and vertical runs; the frame turned by each
@@ -92,6 +94,7 @@ def any_angle(mask: np.ndarray, length: int, step: int = ANGLE_STEP) -> np.ndarr
     erosion counts pixels beyond the border as ink, so a stroke reaching the edge
     of a blob's own box would count as a run going on past it.
     """
+    step = step or ANGLE_STEP
     mask = cv2.copyMakeBorder(mask, *(EDGE_PAD,) * 4, cv2.BORDER_CONSTANT, value=0)
     h, w = mask.shape
     out = line_mask(mask, length)
@@ -137,7 +140,7 @@ def _window_extreme(image: np.ndarray, length: int, vertical: bool, op, outside:
 
 
 def remove_lines(binary: np.ndarray, length: int | None = None, horizontal: bool = True,
-                 vertical: bool = True, repair: int = 0, slant: int = SLANT_PX,
+                 vertical: bool = True, repair: int = 0, slant: int | None = None,
                  ink: np.ndarray | None = None, bar: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Binary -> (binary without the lines, line mask).
 

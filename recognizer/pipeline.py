@@ -20,6 +20,7 @@ import numpy as np
 
 from recognizer import candidates as cand
 from recognizer import lines, preprocess, tilt
+from recognizer.config import Config, defaults
 from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions, is_probability
 from recognizer.frames import FrameError, checked
 from recognizer.grouping import group_numbers, in_words, punctuation
@@ -32,7 +33,7 @@ from recognizer.reuse import ClassificationReuse
 CONF = 0.5  # accept a digit whose probability is at least this (when the model names no threshold)
 REJECT = 0.5  # reject a candidate whose "not a digit" probability is at least this (model names none)
 TINY_SIDE = 32  # an input this small is one pre-cropped digit (e.g. a 28x28 MNIST image)
-LINE_SHARE = 2.0  # a line is at least this many typical digit heights long (first pass)
+LINE_HEIGHTS = 2.0  # a line is at least this many typical digit heights long (first pass)
 RULE_SLENDER = 8  # a candidate this many times longer than thick is a rule, not a digit
 BORDER_SLANT = 3  # box borders are nearly straight (scans, flat photos)
 BORDER_SHARE = 1.35  # box borders longer than this many digit heights are removed in a second pass
@@ -65,24 +66,30 @@ class Recognizer:
           metadata "conf_threshold", else 0.5).
     reject: "not a digit" probability from which a candidate is rejected (default:
             the model's metadata "reject_threshold", else 0.5).
-    max_side: long side of the internal working image (bigger photos are shrunk).
+    max_side: long side of the internal working image (bigger photos are shrunk; default:
+              the config's preprocess.max_side).
     polarity: "auto", "dark" (dark ink on light paper) or "light" (chalk, white on dark).
     debug: keep the last binary image and 28x28 batch in `self.debug` for a debug view.
     reuse: video only: reuse a crop's classification for up to this many frames while its
            box and ink stay put (recognizer/reuse.py); 0 (default) classifies every crop.
     steady: video only: a frame turned level (a tilted page, see `locate`) keeps the last
             frame's turn while the tilt measured stays near it (recognizer/tilt.py).
+    config: the tuned numbers (recognizer/config.py): a Config, or the path of a TOML file
+            (`--config`); default the built-in values. Put in force on each call.
     """
 
     def __init__(self, model=None, conf: float | None = None, reject: float | None = None,
-                 max_side: int = preprocess.MAX_SIDE, polarity: str = "auto", threads: int = 2,
-                 debug: bool = False, reuse: int = 0, small_model=None, steady: bool = False):
+                 max_side: int | None = None, polarity: str = "auto", threads: int = 2,
+                 debug: bool = False, reuse: int = 0, small_model=None, steady: bool = False,
+                 config: Config | str | Path | None = None):
+        self.config = Config.load(config) if isinstance(config, (str, Path)) else config or defaults()
+        self.config.install()  # before anything reads a setting (the model's thresholds below do)
         self.classifier = DigitClassifier(model, threads=threads)
         small = _small_model_path(small_model, model)
         self.small_classifier = DigitClassifier(small, threads=threads) if small else None
         meta = self.classifier.metadata
-        self.conf = conf if conf is not None else float(meta.get("conf_threshold", CONF))
-        self.reject = reject if reject is not None else float(meta.get("reject_threshold", REJECT))
+        self.conf = conf if conf is not None else float(meta.get("conf_threshold", self.config.decision.conf))
+        self.reject = reject if reject is not None else float(meta.get("reject_threshold", self.config.decision.reject))
         for name, value in (("conf", self.conf), ("reject", self.reject)):
             if not is_probability(value):  # NaN would switch the gate off without a word
                 raise ValueError(f"{name} must be a probability from 0 to 1, not {value!r}")
@@ -91,10 +98,11 @@ class Recognizer:
         self.set_reuse(reuse)
         self.steady, self._turn = steady, None
 
-    def stream(self, source, track: bool = True, reuse: bool = True, smooth: int = 5,
+    def stream(self, source, track: bool = True, reuse: bool = True, smooth: int | None = None,
                max_frames: int | None = None):
         """Results for every frame of a camera index, video file or URL, image, folder or glob,
-        as `main.py --workers 1` reads them (recognizer/stream.py); an iterator."""
+        as `main.py --workers 1` reads them (recognizer/stream.py); an iterator. smooth: frames
+        averaged per track (default the config's tracker.window)."""
         from recognizer.stream import frames_of
 
         return frames_of(self, source, track=track, reuse=reuse, smooth=smooth, max_frames=max_frames)
@@ -111,6 +119,7 @@ class Recognizer:
         if isinstance(frame, (str, Path)):
             frame, source = _image_file(frame), source or str(frame)
         frame = checked(frame)
+        self.config.install()  # free when it is already the one in force
         h, w = frame.shape[:2]
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -119,7 +128,7 @@ class Recognizer:
             timings["preprocess"] = 0.0
             found = self._whole_image(frame)
             _lap(timings, "candidates", t)
-        elif _too_thin(h, w, self.max_side):
+        elif _too_thin(h, w, self.max_side or preprocess.MAX_SIDE):
             found = []  # a strip thinner than the shortest digit holds none (nor can it be shrunk or filtered)
         else:
             last = self._turn[1] if self.steady and self._turn and self._turn[0] == frame_index - 1 else None
@@ -228,7 +237,7 @@ class Recognizer:
         return [d for c, d in accepted if id(c) not in out], rejected
 
 
-def locate(frame: np.ndarray, max_side: int = preprocess.MAX_SIDE, polarity: str = "auto",
+def locate(frame: np.ndarray, max_side: int | None = None, polarity: str = "auto",
            timings: dict | None = None, last_turn: float | None = None
            ) -> tuple[preprocess.Prepared, list[cand.Candidate]]:
     """A frame's prepared images and digit candidates, looked at again enlarged when its digits are
@@ -292,7 +301,7 @@ def frame_candidates(prep: preprocess.Prepared) -> list[cand.Candidate]:
     looked for among all the blobs.
     """
     estimate = cand.estimate_height(prep.binary)
-    first = max(lines.default_length(prep.binary.shape), int(LINE_SHARE * estimate))
+    first = max(lines.default_length(prep.binary.shape), int(LINE_HEIGHTS * estimate))
     bar = max(BAR_MIN, int(BAR_SHARE * estimate))
     clean, ruled = lines.remove_lines(prep.binary, length=first, ink=prep.ink, bar=bar)
     found = cand.find_candidates(prep.ink, clean, prep.sharp)

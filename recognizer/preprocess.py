@@ -93,14 +93,14 @@ def to_gray8(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
 
 
-def working_size(gray: np.ndarray, max_side: int = MAX_SIDE, zoom: float = 1.0) -> tuple[np.ndarray, float]:
+def working_size(gray: np.ndarray, max_side: int | None = None, zoom: float = 1.0) -> tuple[np.ndarray, float]:
     """Shrink big photos so the cost per frame does not grow with the camera's megapixels.
 
     zoom > 1 enlarges that working image (digits too small to threshold and cut
     well, see pipeline.locate). Gray or colour alike.
     """
     h, w = gray.shape[:2]
-    scale = min(1.0, max_side / max(h, w)) * zoom
+    scale = min(1.0, (max_side or MAX_SIDE) / max(h, w)) * zoom
     if scale != 1.0:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))  # a strip 1 px thin stays 1 px
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC)
@@ -245,7 +245,7 @@ def turn(images: list[np.ndarray], degrees: float) -> tuple[list[np.ndarray], np
     return turned, cv2.invertAffineTransform(forward)
 
 
-def prepare(frame: np.ndarray, max_side: int = MAX_SIDE, polarity: str = "auto", zoom: float = 1.0,
+def prepare(frame: np.ndarray, max_side: int | None = None, polarity: str = "auto", zoom: float = 1.0,
             pages: np.ndarray | None = None) -> Prepared:
     """Any frame -> Prepared (ink map + binary at working size, scale, polarity).
 

@@ -53,8 +53,8 @@ class ClassificationReuse:
     classified / reused: counts of crops so far (for benchmarks and tests).
     """
 
-    def __init__(self, refresh: int = REFRESH):
-        self.refresh = max(1, int(refresh))
+    def __init__(self, refresh: int | None = None):
+        self.refresh = max(1, int(refresh or REFRESH))
         self.classified = self.reused = 0
         self._boxes = np.zeros((0, 4))
         self._ink = np.zeros((0, LAYOUT * LAYOUT), np.float32)

@@ -19,16 +19,17 @@ from pathlib import Path
 
 from recognizer.capture import ImageSource, SourceError, is_camera, is_image_file, is_url, open_source
 from recognizer.results import Results
-from recognizer.reuse import REFRESH
+from recognizer import reuse as reuse_module  # its REFRESH is read when a stream starts (a config may set it)
 from recognizer.tracking import DigitTracker
 
-def frames_of(recognizer, source, track: bool = True, reuse: bool = True, smooth: int = 5,
+def frames_of(recognizer, source, track: bool = True, reuse: bool = True, smooth: int | None = None,
               max_frames: int | None = None) -> Iterator[Results]:
     """Results for each frame of `source` (see the module docstring); the recognizer's reuse and
     steadiness are set for the stream and put back when it ends or is dropped."""
     src = _open(source)
+    recognizer.config.install()  # the reuse memory and the tracker read their settings when made
     kept = recognizer.reuse, recognizer.steady
-    recognizer.set_reuse(REFRESH if reuse and src.stream else 0)
+    recognizer.set_reuse(reuse_module.REFRESH if reuse and src.stream else 0)
     recognizer.steady = bool(reuse and src.stream)
     tracker = DigitTracker(window=smooth) if track and src.stream else None
     count = 0

@@ -32,7 +32,7 @@ MAX_SPREAD = 4.0  # ... agreeing within this many degrees (median distance from 
 NEAR = (0.3, 2.0)  # a neighbour's centre is this many digit heights to the right
 SIMILAR = (0.6, 1.6)  # digits counted are this many typical heights tall
 LINE_SHRINK = 4  # lines are looked for on a copy this many times smaller (cost ~0.3 ms at 640x480)
-LINE_SHARE = 0.35  # a line crosses at least this share of the frame's width ...
+LINE_ACROSS = 0.35  # a line crosses at least this share of the frame's width ...
 MIN_LINE_PX = 120  # ... and is at least this long (working px): no strip of one number is tilted by its digits
 LINE_GAP = 2  # px of the small copy a line may be broken by
 
@@ -100,7 +100,7 @@ def from_lines(binary: np.ndarray) -> float | None:
     """
     h, w = binary.shape
     f = LINE_SHRINK
-    length = max(MIN_LINE_PX, LINE_SHARE * w) / f
+    length = max(MIN_LINE_PX, LINE_ACROSS * w) / f
     if length > w / f:
         return None
     small = cv2.resize(binary, (w // f, h // f), interpolation=cv2.INTER_AREA)

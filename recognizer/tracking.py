@@ -29,6 +29,15 @@ import numpy as np
 from recognizer.results import Digit, Number, Rejected, Results, at_edge, union_box
 
 NUM_DIGITS = 10
+WINDOW = 5  # frames whose probabilities are averaged per track (--smooth)
+SHOW = 0.6  # a hidden track shows its label once its mean probability reaches this
+SWITCH_MARGIN = 0.2  # a shown label changes only when another class beats it by this much
+HIDE = 0.35  # a shown label is hidden again when its mean probability drops below this
+MAX_MISSED = 5  # frames a track survives unmatched (occlusion, a blurred frame)
+MIN_IOU = 0.3  # a digit overlapping a track's box this much (IoU) is matched to it
+FOLLOW = 3  # this many frames in a row that clearly read another digit: the digit changed
+RESIZED = 1.3  # a box this many times taller or shorter (or wider) than last frame's holds new ink
+SCENE_VOTES = 3  # a scene change is called on at least this many shown tracks clearly contradicted
 
 
 def overlap_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -118,19 +127,15 @@ def digit_probs(d: Digit) -> np.ndarray:
 class DigitTracker:
     """Match digits frame to frame, smooth their probabilities, show labels with hysteresis."""
 
-    def __init__(self, window: int = 5, show: float = 0.6, switch_margin: float = 0.2,
-                 hide: float = 0.35, max_missed: int = 5, min_iou: float = 0.3, edge: int = 0,
-                 follow: int = 3, resized: float = 1.3, scene_votes: int = 3):
-        self.window = window  # frames averaged per track
-        self.show = show  # a hidden track shows its label once its mean probability reaches this
-        self.switch_margin = switch_margin  # a shown label changes only when beaten by this much
-        self.hide = hide  # a shown label is hidden again when its mean probability drops below this
-        self.max_missed = max_missed  # frames a track survives unmatched (occlusion, a blurred frame)
-        self.min_iou = min_iou
-        self.edge = edge  # a box this close to the frame border (0: reaching it) is a digit cut by the edge
-        self.follow = follow  # this many frames in a row that clearly read another digit: the digit changed
-        self.resized = resized  # a box this many times taller or shorter than last frame's holds new ink
-        self.scene_votes = scene_votes  # a scene change is called on at least this many shown tracks
+    def __init__(self, window: int | None = None, max_missed: int | None = None, edge: int = 0):
+        """window, max_missed: WINDOW and MAX_MISSED unless given; the other settings are the
+        module's constants as they are when the tracker is made (a config may set them).
+        edge: a box this close to the frame border (0: reaching it) is a digit cut by the edge."""
+        self.window = window or WINDOW
+        self.max_missed = MAX_MISSED if max_missed is None else max_missed
+        self.show, self.switch_margin, self.hide, self.min_iou = SHOW, SWITCH_MARGIN, HIDE, MIN_IOU
+        self.follow, self.resized, self.scene_votes = FOLLOW, RESIZED, SCENE_VOTES
+        self.edge = edge
         self.tracks: list[Track] = []
         self._next_id = 1
 

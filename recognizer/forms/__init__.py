@@ -22,9 +22,11 @@ DEFAULT_CSV_DIR = Path("runs") / "forms"
 def run(args) -> int:
     """`main.py --form`: read the --source image or folder; 0 when every page was read."""
     configure_once(getattr(args, "verbosity", 0))
+    if getattr(args, "config", None) is not None:
+        args.config.install()  # the forms modules read their settings (forms.* sections) when used
     from recognizer.classifier import DigitClassifier, ModelError
     from recognizer.forms.batch import FormWriter, csv_columns, image_paths, process
-    from recognizer.forms.reader import DEFAULT_CONF, FormReader
+    from recognizer.forms.reader import FormReader
     from recognizer.forms.template import TemplateError, load_template
     from recognizer.output import write_image
 
@@ -34,7 +36,7 @@ def run(args) -> int:
         if not paths:
             raise FileNotFoundError(f"no images in folder {args.source}")
         reader = FormReader(template, DigitClassifier(getattr(args, "model", None)),
-                            conf=getattr(args, "conf", None) or DEFAULT_CONF)
+                            conf=getattr(args, "conf", None))  # None: forms.reader.default_conf; 0 stays 0
     except (TemplateError, ModelError, FileNotFoundError) as exc:
         log.error(str(exc))
         return 1

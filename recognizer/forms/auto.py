@@ -11,7 +11,8 @@ import cv2
 import imutils
 import numpy as np
 
-from recognizer.forms.grid import RULING_CONTRAST, ink_mask
+from recognizer.forms import grid  # grid.RULING_CONTRAST read when used: a config may set it
+from recognizer.forms.grid import ink_mask
 from recognizer.forms.page import (order_points, outline_support, quad_of, quad_size, touches_all_borders,
                                    warp_quad)
 
@@ -33,7 +34,7 @@ def ruling_mask(gray: np.ndarray, line_len: int | None = None, upright: int | No
     where it joins horizontal rulings at both ends, as a box's side does (a digit's
     stroke in a filled box seldom does, and would cut the box in two).
     """
-    ink = ink_mask(gray, c=RULING_CONTRAST)
+    ink = ink_mask(gray, c=grid.RULING_CONTRAST)
     side = min(gray.shape[:2])
     if line_len is None:
         thick = max(9, side // 50) | 1
@@ -78,7 +79,7 @@ def outlined_quads(rulings: np.ndarray, shape, min_fraction: float, refine: bool
     return quads, framed
 
 
-def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION,
+def find_tables(gray: np.ndarray, min_fraction: float | None = None,
                 line_len: int | None = None, refine: bool = False) -> list[np.ndarray]:
     """Quadrilaterals (4, 2) of the boxed tables in a page, top-to-bottom then left-to-right.
 
@@ -87,6 +88,7 @@ def find_tables(gray: np.ndarray, min_fraction: float = MIN_TABLE_FRACTION,
     written across the box do not bend its outline. `refine` fits each side's
     straight line for exact corners (printed boxes; not bent newspaper grids).
     """
+    min_fraction = MIN_TABLE_FRACTION if min_fraction is None else min_fraction
     rulings = ruling_mask(gray, line_len)
     quads, framed = outlined_quads(rulings, gray.shape, min_fraction, refine)
     if framed:  # the page's or photo's own edge encloses everything: look inside it
@@ -113,10 +115,11 @@ def table_size(quad: np.ndarray, min_side: int = 28) -> tuple[int, int]:
     return max(w, min_side), max(h, min_side)
 
 
-def grow(quad: np.ndarray, margin: float = TABLE_MARGIN, margin_y: float | None = None) -> np.ndarray:
+def grow(quad: np.ndarray, margin: float | None = None, margin_y: float | None = None) -> np.ndarray:
     """The quadrilateral pushed out along its own sides by `margin` of its width (and
     `margin_y` of its height), so bowed edges of a bent sheet, or a digit written
     across a comb's edge, stay inside the warp."""
+    margin = TABLE_MARGIN if margin is None else margin
     tl, tr, br, bl = order_points(quad)
     my = margin if margin_y is None else margin_y
     right, down = ((tr - tl) + (br - bl)) / 2, ((bl - tl) + (br - tr)) / 2
@@ -124,8 +127,9 @@ def grow(quad: np.ndarray, margin: float = TABLE_MARGIN, margin_y: float | None 
     return np.float32([tl - dx - dy, tr + dx - dy, br + dx + dy, bl - dx + dy])
 
 
-def level_with_margin(gray: np.ndarray, quad: np.ndarray, margin_y: float = TABLE_MARGIN):
+def level_with_margin(gray: np.ndarray, quad: np.ndarray, margin_y: float | None = None):
     """(Page-like warp, inner (x, y, w, h)): the table warped level with a margin around it."""
+    margin_y = TABLE_MARGIN if margin_y is None else margin_y
     w, h = table_size(quad)
     mx, my = int(round(TABLE_MARGIN * w)), int(round(margin_y * h))
     size = (w + 2 * mx, h + 2 * my)

@@ -138,7 +138,7 @@ def split_digits(ink: np.ndarray, tall: float = 0.5) -> list[tuple[np.ndarray, l
     return out
 
 
-def split_touching(mask: np.ndarray, tall_span, height: int, wide: float = TOUCHING_WIDTH) -> list[np.ndarray]:
+def split_touching(mask: np.ndarray, tall_span, height: int, wide: float | None = None) -> list[np.ndarray]:
     """Cut a blob of digits written into each other into single digits.
 
     Only the tall strokes' width counts (a 5's long detached bar is not a second
@@ -146,6 +146,7 @@ def split_touching(mask: np.ndarray, tall_span, height: int, wide: float = TOUCH
     piece per 0.8 heights, each cut at the column with the least ink near its
     even position.
     """
+    wide = TOUCHING_WIDTH if wide is None else wide
     x0, x1 = tall_span
     width = x1 - x0
     if width <= max(wide * height, 8):

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from recognizer.forms import boxes
-from recognizer.forms.auto import TABLE_MARGIN, find_tables, grow, level_with_margin, ruling_mask
+from recognizer.forms import boxes, grid  # grid's settings read as grid.X when used: a config may set them
+from recognizer.forms.auto import find_tables, grow, level_with_margin, ruling_mask
 from recognizer.forms.crops import cell_crop, masked_crop, split_digits
-from recognizer.forms.grid import (PEN_CHROMA, RULING_CONTRAST, find_grid, find_lines, ink_mask, pen_pixels,
+from recognizer.forms.grid import (find_grid, find_lines, ink_mask, pen_pixels,
                                    remove_lines, runs)
 from recognizer.forms.page import to_gray_u8
 
@@ -81,7 +81,7 @@ def find_box(image: np.ndarray, box):
     return min(quads, key=lambda q: np.abs(q - expected).max()) + [x0, y0], (x0, y0)
 
 
-def level_box(image: np.ndarray, box, to_input: np.ndarray, margin_y: float = TABLE_MARGIN):
+def level_box(image: np.ndarray, box, to_input: np.ndarray, margin_y: float | None = None):
     """(level image, inner (x, y, w, h), level->input map) of the printed box drawn near
     `box` in `image` (colour kept), warped with `margin_y` of its height kept above and
     below; where no printed box is found there, the template box itself is used."""
@@ -235,7 +235,7 @@ def pen_only(cuts: list[CutField], print_ab) -> list[CutField]:
             return cuts
         centres = np.array([ab[~pen].mean(axis=0), ab[pen].mean(axis=0)])
     gap = np.linalg.norm(centres[1] - centres[0])
-    if gap < PEN_CHROMA or pen.mean() < PEN_SHARE:
+    if gap < grid.PEN_CHROMA or pen.mean() < PEN_SHARE:
         return cuts
     near_print = np.linalg.norm(ab - centres[0], axis=1) < PRINT_SIDE * gap
     printed = {id(s) for s, p in zip(slots, near_print) if p}
@@ -260,7 +260,7 @@ def print_colour(image: np.ndarray, rulings: np.ndarray):
     """(Lab a, b) of the page's printed lines, or None for a gray image or no lines."""
     if image.ndim != 3:
         return None
-    on = (rulings > 0) & (ink_mask(to_gray_u8(image), c=RULING_CONTRAST) > 0)
+    on = (rulings > 0) & (ink_mask(to_gray_u8(image), c=grid.RULING_CONTRAST) > 0)
     if np.count_nonzero(on) < 50:
         return None
     lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
@@ -313,7 +313,8 @@ def coloured(cut: CutField, level: np.ndarray) -> CutField:
     return cut
 
 
-def on_lines(quad: np.ndarray, px: float = LINE_HALF) -> np.ndarray:
+def on_lines(quad: np.ndarray, px: float | None = None) -> np.ndarray:
     """A hole's quad pushed out by `px` onto the middle of its printed lines."""
+    px = LINE_HALF if px is None else px
     w, h = np.ptp(quad[:, 0]), np.ptp(quad[:, 1])
     return grow(quad, px / max(w, 1), px / max(h, 1))

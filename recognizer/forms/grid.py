@@ -91,7 +91,7 @@ def split(size: int, n: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b - a >= 3]
 
 
-def find_lines(ink: np.ndarray, cover: float = LINE_COVER):
+def find_lines(ink: np.ndarray, cover: float | None = None):
     """(horizontal mask, ys, vertical mask, xs) of the printed lines of a level table.
 
     Horizontal lines are sought in vertical strips (at least three, about as wide
@@ -100,6 +100,7 @@ def find_lines(ink: np.ndarray, cover: float = LINE_COVER):
     are only straight locally) are still found, while a digit's stroke, always
     shorter than a cell, never passes for a line.
     """
+    cover = LINE_COVER if cover is None else cover
     h, w = ink.shape
     tol = max(3, int(0.012 * max(h, w)))
     n_strips = max(3, int(round(w / max(h, 1))))
@@ -219,13 +220,14 @@ def faint_lines(ink: np.ndarray, positions: list[int], length: int, tol: int, ax
     return out
 
 
-def pen_pixels(image: np.ndarray, ink: np.ndarray, lines: np.ndarray, min_diff: float = PEN_CHROMA) -> np.ndarray:
+def pen_pixels(image: np.ndarray, ink: np.ndarray, lines: np.ndarray, min_diff: float | None = None) -> np.ndarray:
     """Ink whose colour differs from the printed lines' (a blue pen on black print, a
     black pen on a red 'dropout' form): it is handwriting even where it lies on a line.
 
     Only chroma counts (Lab a, b), so light and shadow do not matter; a gray scan or
     a pen the colour of the print gives an empty mask, and line removal alone decides.
     """
+    min_diff = PEN_CHROMA if min_diff is None else min_diff
     out = np.zeros_like(ink)
     if image.ndim != 3 or image.shape[2] != 3:
         return out

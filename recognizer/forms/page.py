@@ -39,7 +39,7 @@ def to_gray_u8(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, code)
 
 
-def find_page(image: np.ndarray, min_fraction: float = MIN_PAGE_FRACTION) -> np.ndarray | None:
+def find_page(image: np.ndarray, min_fraction: float | None = None) -> np.ndarray | None:
     """Corners (4, 2) float32 of the sheet in image pixels, or None when no page edge shows.
 
     Candidates are the four-sided outlines of the bright region (Otsu, robust to
@@ -47,6 +47,7 @@ def find_page(image: np.ndarray, min_fraction: float = MIN_PAGE_FRACTION) -> np.
     the sheet). A candidate counts only if real edges run along its sides; the
     largest such one is the sheet.
     """
+    min_fraction = MIN_PAGE_FRACTION if min_fraction is None else min_fraction
     gray = to_gray_u8(image)
     scale = min(WORK_SIDE / max(gray.shape), 1.0)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray

@@ -103,10 +103,10 @@ class FormReader:
     """Reads forms with a template, or finds boxed tables by itself (template None)."""
 
     def __init__(self, template: Template | None = None, classifier: DigitClassifier | None = None,
-                 conf: float = DEFAULT_CONF):
+                 conf: float | None = None):
         self.template = template
         self.classifier = classifier or DigitClassifier()
-        self.conf = conf
+        self.conf = DEFAULT_CONF if conf is None else conf
         self.reject_threshold = float(self.classifier.metadata.get("reject_threshold", 0.5))
         # A template field's box holds digits: ink there is kept as its best digit (flagged
         # unsure by its low confidence) unless the model is sure it is no digit at all.
