@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from recognizer import __version__, asset, runs_folder
 from recognizer.log import configure, log
@@ -129,6 +130,11 @@ def probability(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["batch"]:  # digits batch ...: an archive into one results file (recognizer/batch.py)
+        from recognizer import batch
+
+        return batch.main(argv[1:])
     args = build_parser().parse_args(argv)
     configure(args.verbosity)
     use_system_fonts()

@@ -57,3 +57,14 @@ def test_installed_demo_writes_under_the_working_folder(installed, tmp_path):
                         "--no-display")
     assert run.returncode == 0, run.stderr
     assert len((tmp_path / "runs" / "demo" / "demo.jsonl").read_text().splitlines()) == 2
+
+
+def test_the_base_install_pulls_neither_tensorflow_nor_ray():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = " ".join(project["dependencies"]).lower()
+    assert not any(name in base for name in ("tensorflow", "ray", "pyarrow", "pytest"))
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("ray[data]") for d in extras["ray"])
+    assert any(d.startswith("tensorflow") for d in extras["train"])

@@ -27,16 +27,18 @@ def csv_columns(reader: FormReader) -> list[str]:
     return ["file"] + [f.name for f in reader.template.fields] + TAIL
 
 
-def csv_row(result: FormResult, auto: bool) -> dict:
-    """A form's CSV row: each field's text, the weakest confidence, review flag and reasons."""
-    row = {"file": Path(result.source).name}
+def csv_row(record: dict, auto: bool) -> dict:
+    """A form's CSV row from its record (FormResult.to_record): each field's text, the weakest
+    confidence, review flag and reasons."""
+    fields = record["fields"]
+    row = {"file": Path(record["source"]).name}
     if auto:
-        row["fields"] = ";".join(f"{f.name}={f.text}" for f in result.fields)
+        row["fields"] = ";".join(f"{f['name']}={f['text']}" for f in fields)
     else:
-        row.update({f.name: f.text for f in result.fields})
-    row["confidence"] = f"{min((f.confidence for f in result.fields), default=0.0):.4f}"
-    row["review"] = "yes" if result.review else "no"
-    row["flags"] = ";".join(f"{f.name}:{flag}" for f in result.fields for flag in f.flags)
+        row.update({f["name"]: f["text"] for f in fields})
+    row["confidence"] = f"{min((f['confidence'] for f in fields), default=0.0):.4f}"
+    row["review"] = "yes" if record["review"] else "no"
+    row["flags"] = ";".join(f"{f['name']}:{flag}" for f in fields for flag in f["flags"])
     return row
 
 
@@ -107,7 +109,7 @@ def read_one(reader: FormReader, path: Path):
     return result, image
 
 
-def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=print, progress: bool = True,
+def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=log.info, progress: bool = True,
             on_result=None) -> tuple[int, int]:
     """Read every form, writing as it goes; returns (forms read, pages failed)."""
     auto = reader.template is None
@@ -123,7 +125,8 @@ def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=prin
                          {"source": str(path), "error": str(exc)})
             continue
         done += 1
-        writer.write(csv_row(result, auto), result.to_record())
+        record = result.to_record()
+        writer.write(csv_row(record, auto), record)
         echo(summary(result))
         if on_result is not None:
             on_result(result, image)
