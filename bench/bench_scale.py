@@ -30,7 +30,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recognizer.batch import list_sources, run_local  # noqa: E402
+from recognizer.batch import SourceReader, list_sources, run_local  # noqa: E402
 from recognizer.batch_output import JsonLinesOutput  # noqa: E402
 from recognizer.config import Config  # noqa: E402
 
@@ -83,7 +83,7 @@ def timed_job(engine: str, sources: list[str], settings: dict, out: Path, cpus: 
             if engine == "ray":
                 run_ray(sources, output, settings, cpus=cpus)
             else:
-                run_local(sources, output, settings)
+                run_local(sources, output, SourceReader(**settings))  # its start-up timed, as Ray's actors'
             end = time.perf_counter()
     finally:
         if engine == "ray":

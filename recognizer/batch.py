@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from recognizer.capture import IMAGE_EXTENSIONS, SourceError, is_image_file, read_checked
+from recognizer.capture import IMAGE_EXTENSIONS, SourceError, decode_checked, read_checked
 from recognizer.log import configure, log, quiet
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv"}
@@ -108,40 +108,41 @@ class SourceReader:
     def read(self, source: str) -> list[dict]:
         """The records of one file (see the module docstring); never raises for a bad file."""
         try:
-            if Path(source).suffix.lower() in VIDEO_EXTENSIONS and not is_uri(source):
+            if Path(source).suffix.lower() in VIDEO_EXTENSIONS:
                 return self._video(source)
             image, why = _image(source)
             if image is None:
-                return [{"source": source, "error": f"cannot read image {source}: {why}"}]
+                raise ValueError(f"cannot read image {source}: {why}")
             if self.forms is None:
                 return [self.recognizer(image, source=source).to_record()]
+            from recognizer.forms.batch import read_form
+
             self.recognizer.config.install()  # the forms modules read theirs as they run
-            form = self.forms(image, source)
-            if not form.fields:  # as main.py --form says it
-                return [{"source": source, "error": f"{source}: no boxed fields or grids found"}]
-            return [form.to_record()]
+            return [read_form(self.forms, image, source).to_record()]
         except (SourceError, ValueError, OSError) as exc:
             return [{"source": source, "error": str(exc).splitlines()[0]}]
 
     def _video(self, source: str) -> list[dict]:
         if self.forms is not None:
-            return [{"source": source, "error": "forms mode reads images, not videos"}]
-        return [results.to_record() for results in self.recognizer.stream(source)]
+            raise ValueError(f"{source}: forms mode reads images, not videos")
+        if is_uri(source):  # OpenCV opens files and streaming URLs, not object stores
+            raise ValueError(f"{source}: a video is read from a path on a file system, not a URI")
+        records = [results.to_record() for results in self.recognizer.stream(source)]
+        if not records:
+            raise ValueError(f"{source}: no frame could be read")
+        return records
 
 
 def _image(source: str):
-    """(image, "") or (None, why): a local path through capture.read_checked, a URI through pyarrow."""
+    """(image, "") or (None, why): a local path through capture.read_checked, a URI's bytes
+    through pyarrow, checked the same way (capture.decode_checked)."""
     if not is_uri(source):
         return read_checked(Path(source))
-    import cv2
-    import numpy as np
     from pyarrow import fs
 
     filesystem, path = fs.FileSystem.from_uri(source)
     with filesystem.open_input_file(path) as fh:
-        data = np.frombuffer(fh.read(), np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    return (image, "") if image is not None else (None, "not a valid image file")
+        return decode_checked(fh.read())
 
 
 def reader_settings(args) -> dict:
@@ -149,9 +150,8 @@ def reader_settings(args) -> dict:
     return {"model": args.model, "conf": args.conf, "config": args.config, "form": args.form}
 
 
-def run_local(sources: list[str], output, settings: dict) -> int:
+def run_local(sources: list[str], output, reader: SourceReader) -> int:
     """The local engine: every source in this process, written as it is read; sources read."""
-    reader = SourceReader(**settings)
     bar = tqdm(sources, unit="file", disable=quiet() or len(sources) < 2, file=sys.stderr, mininterval=0.5)
     for source in bar:
         output.write(source, reader.read(source))
@@ -188,16 +188,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """`digits batch ...` / `python main.py batch ...`; 0 when every source was read (error rows
     included: they are results), 1 on an error that stops the job, 130 when interrupted."""
-    from recognizer.batch_output import OutputError, open_output
+    from recognizer.batch_output import open_output
+    from recognizer.classifier import ModelError
     from recognizer.config import Config, ConfigError
+    from recognizer.forms.template import TemplateError
+    from recognizer.output import OutputError
 
     args = build_parser().parse_args(argv)
     configure(args.verbosity)
     try:
         args.config = Config.load(args.config) if args.config else Config()
         sources = list_sources(args.source)
+        reader = SourceReader(**reader_settings(args))  # a bad model or template stops here, not in a worker
         output = open_output(args.output, form=args.form, resume=args.resume)
-    except (SourceError, ConfigError, OutputError) as exc:
+    except (SourceError, ConfigError, OutputError, ModelError, TemplateError) as exc:
         log.error(str(exc).splitlines()[0])
         return 1
     todo = [s for s in sources if s not in output.done]
@@ -212,7 +216,7 @@ def main(argv: list[str]) -> int:
 
                 read = run_ray(todo, output, reader_settings(args), cpus=args.cpus, address=args.address)
             else:
-                read = run_local(todo, output, reader_settings(args))
+                read = run_local(todo, output, reader)
     except KeyboardInterrupt:
         log.info(f"interrupted: {args.output} holds every source finished; --resume reads the rest")
         return 130

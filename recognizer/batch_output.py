@@ -22,12 +22,10 @@ import os
 import time
 from pathlib import Path
 
+from recognizer.output import OutputError
+
 PART_ROWS = 2000  # a Parquet part is written once this many rows are buffered ...
 PART_SECONDS = 30.0  # ... or this many seconds after the last one (what an interruption can lose)
-
-
-class OutputError(RuntimeError):
-    """An output that cannot be used (exists without --resume, unwritable, pyarrow missing)."""
 
 
 def open_output(path: str, form: str | None = None, resume: bool = False):
@@ -58,17 +56,25 @@ class JsonLinesOutput:
 
     def _kept_sources(self) -> set[str]:
         """The sources of an earlier run's whole records, the file cut back to them: a torn last
-        line and the last source (perhaps not all of its frames written) go and are read again."""
-        data = self.path.read_bytes()
-        lines = data.split(b"\n")[:-1]  # the part after the last newline is torn (or empty)
-        sources = [json.loads(line).get("source") for line in lines]
-        last = sources[-1] if sources else None
-        keep = len(sources)
-        while keep and sources[keep - 1] == last:
-            keep -= 1
+        line and the last source (perhaps not all of its frames written) go and are read again.
+        Read line by line: an archive's results can be larger than memory."""
+        done, last, last_start, offset = set(), None, 0, 0
         with open(self.path, "r+b") as fh:
-            fh.truncate(sum(len(line) + 1 for line in lines[:keep]))
-        return set(sources[:keep])
+            for number, line in enumerate(fh, 1):
+                if not line.endswith(b"\n"):
+                    break  # torn by a kill
+                try:
+                    source = json.loads(line)["source"]
+                except (ValueError, KeyError, TypeError):
+                    raise OutputError(f"{self.path}:{number} is not a record of digits batch; "
+                                      "cannot resume from it") from None
+                if source != last:
+                    done.add(last)
+                    last, last_start = source, offset
+                offset += len(line)
+            fh.truncate(last_start)
+        done.discard(None)
+        return done
 
     def write(self, source: str, records: list[dict]) -> None:
         self.errors += any("error" in r for r in records)
@@ -123,15 +129,23 @@ class ParquetOutput:
             raise OutputError(f"cannot write {path}: {exc.strerror}") from None
         for tmp in path.glob(".part-*.tmp"):  # a part a killed run did not finish
             tmp.unlink()
-        parts = sorted(path.glob("part-*.parquet"))
-        self._next = len(parts)
+        parts = sorted(p for p in path.glob("part-*.parquet") if p.stem[5:].isdigit())
+        self._next = 1 + max((int(p.stem[5:]) for p in parts), default=-1)  # never over an old one
         self.done = self._sources(parts)
 
     @staticmethod
     def _sources(parts: list[Path]) -> set[str]:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return {s for part in parts for s in pq.read_table(part, columns=["source"]).column("source").to_pylist()}
+        done = set()
+        for part in parts:
+            try:
+                done.update(pq.read_table(part, columns=["source"]).column("source").to_pylist())
+            except (pa.ArrowException, OSError, KeyError) as exc:
+                raise OutputError(f"{part} cannot be read ({str(exc).splitlines()[0]}): "
+                                  "remove it to read its sources again") from None
+        return done
 
     def write(self, source: str, records: list[dict]) -> None:
         self.errors += any("error" in r for r in records)
@@ -152,6 +166,8 @@ class ParquetOutput:
         final = self.path / f"part-{self._next:05d}.parquet"
         tmp = self.path / f".part-{self._next:05d}.tmp"
         pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())  # on disk before it is named a part (a power cut leaves no half part)
         os.replace(tmp, final)
         self._next += 1
         self._rows = []

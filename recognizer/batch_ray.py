@@ -11,7 +11,10 @@ never a failed read task. Each task returns its sources' records as JSON lines; 
 writes them through the same output as the local engine, as they arrive, so an interrupted
 job keeps what finished and `--resume` reads the rest. An actor that dies (killed, out of
 memory, its node lost) is restarted and its task retried by Ray (Ray Data's defaults for an
-actor pool, kept: max_restarts and max_task_retries unbounded). Videos are one task each: tracking runs over the whole file.
+actor pool, kept: unbounded restarts and retries; Ray 2.60 deprecates setting them). A file
+that would kill every reader it met would be retried for ever: what can (an image whose
+pixels would fill the memory) is refused before it is decoded (capture.decode_checked). A video is read whole by one actor
+(tracking runs over the whole file), as one of its task's sources.
 
 Ray is imported only here, and only for `--engine ray`: the base install does not have it.
 """
@@ -68,7 +71,7 @@ def run_ray(sources: list[str], output, settings: dict, cpus: int | None = None,
         count = 0
         for batch in read.iter_batches(batch_size=None, batch_format="numpy"):
             for source, text in zip(batch["source"], batch["records"]):
-                output.write(str(source), [json.loads(line) for line in str(text).split("\n")])
+                output.write(str(source), [json.loads(line) for line in str(text).splitlines()])
                 count += 1
         return count
     finally:

@@ -306,6 +306,16 @@ def read_checked(path: Path) -> tuple[np.ndarray | None, str]:
         data = np.fromfile(str(path), np.uint8)
     except OSError as exc:
         return None, exc.strerror or "cannot be read"
+    return decode_checked(data)
+
+
+def decode_checked(data) -> tuple[np.ndarray | None, str]:
+    """(image, "") or (None, why) from an image file's bytes (a file, an object store's blob):
+    too big by its header or its decoded size (frames.too_big, too_many), or not an image."""
+    data = np.frombuffer(data, np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    refused = too_big(data[:HEADER_BYTES].tobytes())
+    if refused:
+        return None, refused
     with opencv_silenced(), native_stderr_silenced():  # a damaged file: our one line says so, not libpng's
         image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:

@@ -21,10 +21,11 @@ with a config. Plumbing (queues, timeouts, codecs: capture, workers, output) has
 its own where users need them.
 
 Putting a config in force. The engine reads its modules' constants when it runs, so a
-config is put in force by setting them (`install`): process-wide, under a lock, and only
-when it is not the one already in force (an identity check: free per frame). A Recognizer
-installs its config on each call, so recognizers with different configs in one process
-take turns correctly; worker processes are forked with it installed.
+config is put in force by setting them (`install`): for the whole process, and only when
+it is not the one already in force (an identity check: free per frame). A Recognizer
+installs its config at the start of each call, so recognizers with different configs in
+one process are right when called one after another; threads running recognizers with
+different configs at once are not (one config per process: worker processes get the CLI's).
 
 Validation (`Config.from_dict`): an unknown section or name, a value of another type, a
 value that is not finite, or one whose sign differs from the default's (every tuned number

@@ -44,7 +44,7 @@ def line_mask(binary: np.ndarray, length: int, horizontal: bool = True, vertical
     slant: sideways drift in pixels a run may have over its length (1 = exactly straight;
     default SLANT_PX).
     """
-    slant = slant or SLANT_PX
+    slant = SLANT_PX if slant is None else slant
     mask = np.zeros_like(binary)
     if horizontal:
         mask |= _runs(binary, length, (1, slant), vertical=False)
@@ -94,7 +94,7 @@ def any_angle(mask: np.ndarray, length: int, step: int | None = None) -> np.ndar
     erosion counts pixels beyond the border as ink, so a stroke reaching the edge
     of a blob's own box would count as a run going on past it.
     """
-    step = step or ANGLE_STEP
+    step = ANGLE_STEP if step is None else step
     mask = cv2.copyMakeBorder(mask, *(EDGE_PAD,) * 4, cv2.BORDER_CONSTANT, value=0)
     h, w = mask.shape
     out = line_mask(mask, length)

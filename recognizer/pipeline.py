@@ -128,7 +128,7 @@ class Recognizer:
             timings["preprocess"] = 0.0
             found = self._whole_image(frame)
             _lap(timings, "candidates", t)
-        elif _too_thin(h, w, self.max_side or preprocess.MAX_SIDE):
+        elif _too_thin(h, w, preprocess.MAX_SIDE if self.max_side is None else self.max_side):
             found = []  # a strip thinner than the shortest digit holds none (nor can it be shrunk or filtered)
         else:
             last = self._turn[1] if self.steady and self._turn and self._turn[0] == frame_index - 1 else None

@@ -41,7 +41,7 @@ MAX_SHIFT = 80  # px: the page may move at most this far between two frames seen
 SHIFT_BIN = 4  # px: the page's shift is voted for on a grid this fine, then refined
 MIN_IOU = 0.8  # a box overlapping a classified one this much (after the page's shift) ...
 SIZE_PX = 2  # ... whose width and height differ by at most this many pixels or SIZE_SHARE of the side ...
-SIZE_SHARE = 0.08
+SIZE_SHARE = 0.08  # ... (the larger of the two) ...
 INK_SHARE = 0.12  # ... and whose ink lies where it did, but for this share of it, is the same handwriting
 LAYOUT = 4  # the ink's layout is compared on a grid this many cells a side
 
@@ -54,7 +54,7 @@ class ClassificationReuse:
     """
 
     def __init__(self, refresh: int | None = None):
-        self.refresh = max(1, int(refresh or REFRESH))
+        self.refresh = max(1, int(REFRESH if refresh is None else refresh))
         self.classified = self.reused = 0
         self._boxes = np.zeros((0, 4))
         self._ink = np.zeros((0, LAYOUT * LAYOUT), np.float32)

@@ -131,7 +131,7 @@ class DigitTracker:
         """window, max_missed: WINDOW and MAX_MISSED unless given; the other settings are the
         module's constants as they are when the tracker is made (a config may set them).
         edge: a box this close to the frame border (0: reaching it) is a digit cut by the edge."""
-        self.window = window or WINDOW
+        self.window = WINDOW if window is None else window
         self.max_missed = MAX_MISSED if max_missed is None else max_missed
         self.show, self.switch_margin, self.hide, self.min_iou = SHOW, SWITCH_MARGIN, HIDE, MIN_IOU
         self.follow, self.resized, self.scene_votes = FOLLOW, RESIZED, SCENE_VOTES

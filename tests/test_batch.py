@@ -211,3 +211,56 @@ def test_the_local_engine_never_imports_ray_or_tensorflow(archive, tmp_path):
             "print(rc, sorted(m for m in ('ray', 'tensorflow', 'pyarrow') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.stdout.split(None, 1) == ["0", "[]\n"], run.stderr
+
+
+def test_a_bad_model_or_template_is_one_error_line_and_leaves_no_output(archive, tmp_path):
+    for flag, value, says in (("--model", tmp_path / "none.tflite", "none.tflite"),
+                              ("--form", tmp_path / "none.json", "none.json")):
+        out = tmp_path / "r.jsonl"
+        proc = batch_py("--source", archive / "more", "--output", out, flag, value)
+        assert proc.returncode == 1 and proc.stderr.startswith("error: ") and says in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_files_that_give_no_image_or_no_frame_are_error_rows(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (64, 48)).release()
+    reader = batch.SourceReader()
+    for source in (str(empty), "s3://bucket/clip.mp4", str(tmp_path / "gone.png")):
+        (record,) = reader.read(source)
+        assert set(record) == {"source", "error"} and record["source"] == source and record["error"]
+
+
+def test_resuming_json_lines_drops_a_torn_tail_and_the_last_source(tmp_path):
+    from recognizer.batch_output import open_output
+    from recognizer.output import OutputError
+
+    path = tmp_path / "r.jsonl"
+    lines = [{"source": "a", "frame": 0}, {"source": "a", "frame": 1}, {"source": "b", "frame": 0}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"source": "c", "fr')
+    with open_output(str(path), resume=True) as output:
+        assert output.done == {"a"}
+        output.write("b", [{"source": "b", "frame": 0}])
+    assert [json.loads(line)["source"] for line in path.read_text().splitlines()] == ["a", "a", "b"]
+    path.write_text('{"source": "a"}\nnot json\n{"source": "b"}\n')
+    with pytest.raises(OutputError, match="r.jsonl:2"):
+        open_output(str(path), resume=True)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None, reason="pyarrow is not installed (pip install '.[ray]')")
+def test_resuming_parquet_numbers_new_parts_after_the_highest(tmp_path):
+    import pyarrow.parquet as pq
+
+    from recognizer.batch_output import open_output
+
+    path = tmp_path / "r.parquet"
+    for name in ("a", "b", "c"):
+        with open_output(str(path), resume=True) as output:
+            output.write(name, [{"source": name, "frame": 0, "width": 1, "height": 1, "digits": []}])
+    (path / "part-00001.parquet").unlink()  # a part lost (deleted by hand): its source is read again
+    with open_output(str(path), resume=True) as output:
+        assert output.done == {"a", "c"}
+        output.write("b", [{"source": "b", "frame": 0, "width": 1, "height": 1, "digits": []}])
+    assert sorted(p.name for p in path.iterdir()) == ["part-00000.parquet", "part-00002.parquet",
+                                                      "part-00003.parquet"]
+    assert sorted(pq.read_table(path).column("source").to_pylist()) == ["a", "b", "c"]

@@ -103,10 +103,15 @@ def read_one(reader: FormReader, path: Path):
     image, why = read_checked(path)
     if image is None:
         raise ValueError(f"cannot read image {path}: {why}")
-    result = reader(image, str(path))
+    return read_form(reader, image, str(path)), image
+
+
+def read_form(reader: FormReader, image, source: str) -> FormResult:
+    """The form in an image; ValueError (one line) when it holds no fields."""
+    result = reader(image, source)
     if not result.fields:
-        raise ValueError(f"{path}: no boxed fields or grids found")
-    return result, image
+        raise ValueError(f"{source}: no boxed fields or grids found")
+    return result
 
 
 def process(reader: FormReader, paths: list[Path], writer: FormWriter, echo=log.info, progress: bool = True,

@@ -24,7 +24,7 @@ from recognizer.forms.page import order_points, quad_of
 
 MIN_BOX = 12  # px: a hole lower or narrower than this is a gap between lines, not a box to write in
 BENT_FILL = 0.75  # a hole filling this share of its rotated bounding box is a box on a bent sheet
-SIDE_RUN = 1 / 50  # of the page's short side: a box's printed side is at least this tall (a comb box at 1600 px: 30-45)
+SIDE_RUN = 0.02  # of the page's short side: a box's printed side is at least this tall (a comb box at 1600 px: 30-45)
 WIDE_CELL = 1.6  # a cell this much wider than tall holds a number, not one digit
 TALL_CELL = 1.4  # a cell this much taller than wide is a table's column, not a comb box (those are about square, 5 x 7 mm at most)
 SAME_HEIGHT = 0.2  # touching cells of a comb differ in height by at most this share
