@@ -27,9 +27,8 @@ from recognizer.log import configure_once, log, quiet
 from recognizer.normalize import normalize_batch
 from recognizer.output import Outputs, save_snapshot
 from recognizer.pipeline import Recognizer
-from recognizer import reuse as reuse_module  # its REFRESH is read when a source opens (a config may set it)
-from recognizer.tracking import DigitTracker
-from recognizer.workers import Recognition, keep_freed_memory
+from recognizer.stream import recognized
+from recognizer.workers import keep_freed_memory
 
 WINDOW = "digits"
 CONF_STEP = 0.05
@@ -219,22 +218,10 @@ def free_cores() -> float:
         return float(cores)
 
 
-def reuse_frames(args, source) -> int:
-    """Frames a crop's classification may be reused (recognizer/reuse.py): a video or a camera,
-    where consecutive frames show the same page, unless --no-reuse; 0 (off) for images."""
-    return 0 if args.no_reuse or not source.stream else reuse_module.REFRESH
-
-
-def recognizer_kwargs(args, reuse: int = 0) -> dict:
-    """What a Recognizer is built from (picklable: worker processes build their own from it).
-    A frame leans on the last (a kept turn) exactly when it reuses readings: --no-reuse reads
-    each frame on its own."""
-    return {"model": args.model, "small_model": args.small_model, "reuse": reuse, "steady": bool(reuse),
-            "config": getattr(args, "config", None), **({"conf": args.conf} if args.conf is not None else {})}
-
-
 def make_recognizer(args, threads: int) -> Recognizer:
-    return Recognizer(threads=threads, **recognizer_kwargs(args))
+    """The flags' Recognizer (--model, --small-model, --conf, --config: its arguments one to one)."""
+    return Recognizer(args.model, conf=args.conf, small_model=args.small_model, threads=threads,
+                      config=getattr(args, "config", None))
 
 
 def run(args, stopwatch: Stopwatch | None = None) -> int:
@@ -252,13 +239,8 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
     except Exception:
         source.close()
         raise
-    reuse = reuse_frames(args, source)
-    first.set_reuse(reuse)  # known only now the source is open
-    kwargs = recognizer_kwargs(args, reuse)
-    first.steady = kwargs["steady"]
-    recognition = Recognition(source, first, sw, processes=worker_count(args, source, show),
-                              recognizer_kwargs=kwargs)
-    tracker = DigitTracker(window=args.smooth) if source.stream and not args.no_track else None
+    loop = recognized(first, source, track=not args.no_track, reuse=not args.no_reuse, smooth=args.smooth,
+                      workers=worker_count(args, source, show), stopwatch=sw)  # the flags one to one
     stop = StopFlag()
     bar = tqdm(total=source.frame_count or None, unit="frame" if source.stream else "image",
                disable=show or source.live or source.frame_count == 1 or quiet(), file=sys.stderr, mininterval=0.5)
@@ -272,7 +254,7 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
         while not stop.set and (args.max_frames is None or frames < args.max_frames):
             if not paused or frame is None:
                 sw.start()
-                item = recognition.read()  # read + recognize (worker processes for files; order kept)
+                item = next(loop, None)  # read, recognize (worker processes for files; order kept), track
                 if item is None:
                     break
                 frame, results, latency = item
@@ -281,10 +263,6 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                     skipped += 1
                     bar.update(1)
                     continue
-                sw.add_substages("recognize", results.timings)
-                if tracker:
-                    results = tracker.update(results)
-                    sw.lap("track")
                 annotated = None
                 if show or outputs.wants_drawing:
                     annotated = render(results, frame.image)
@@ -315,17 +293,18 @@ def run(args, stopwatch: Stopwatch | None = None) -> int:
                 log.info(f"snapshot: {save_snapshot(args.snapshots, view, results)}")
             elif key == ord("t"):
                 debug = not debug
-                recognition.set_debug(debug)  # the view falls back to the boxes until the next frame
+                first.debug_on = debug  # the view falls back to the boxes until the next frame
+                first.debug.clear()
             elif key in (ord("+"), ord("="), ord("-")):
                 conf = float(np.clip(conf + (CONF_STEP if key != ord("-") else -CONF_STEP), 0.05, 0.99))
-                recognition.set_conf(conf)
+                first.conf = conf  # worker processes get it with each run of frames
     except SourceError as exc:  # camera lost mid-run: stop, keep what was written
         message, code = str(exc), 1
     except KeyboardInterrupt:
         stop.set = True
     finally:
         stop.shielded()  # more Ctrl-C while closing would leave outputs half-closed and workers behind
-        recognition.close()
+        loop.close()  # the worker processes end
         outputs.close()
         source.close()
         bar.close()

@@ -84,6 +84,8 @@ class Recognizer:
                  config: Config | str | Path | None = None):
         self.config = Config.load(config) if isinstance(config, (str, Path)) else config or defaults()
         self.config.install()  # before anything reads a setting (the model's thresholds below do)
+        self.kwargs = {"model": model, "small_model": small_model, "conf": conf, "reject": reject,
+                       "max_side": max_side, "polarity": polarity, "config": self.config}  # a worker's copy
         self.classifier = DigitClassifier(model, threads=threads)
         small = _small_model_path(small_model, model)
         self.small_classifier = DigitClassifier(small, threads=threads) if small else None
@@ -99,13 +101,15 @@ class Recognizer:
         self.steady, self._turn = steady, None
 
     def stream(self, source, track: bool = True, reuse: bool = True, smooth: int | None = None,
-               max_frames: int | None = None):
+               max_frames: int | None = None, workers: int = 1):
         """Results for every frame of a camera index, video file or URL, image, folder or glob,
-        as `main.py --workers 1` reads them (recognizer/stream.py); an iterator. smooth: frames
-        averaged per track (default the config's tracker.window)."""
+        as `main.py` reads them (recognizer/stream.py); an iterator. smooth: frames averaged per
+        track (default the config's tracker.window); workers: processes recognizing a file's
+        frames (order kept)."""
         from recognizer.stream import frames_of
 
-        return frames_of(self, source, track=track, reuse=reuse, smooth=smooth, max_frames=max_frames)
+        return frames_of(self, source, track=track, reuse=reuse, smooth=smooth, max_frames=max_frames,
+                         workers=workers)
 
     def set_reuse(self, frames: int) -> None:
         """Reuse classifications for up to `frames` frames (0: off); a video or camera is only

@@ -1,50 +1,80 @@
-"""`Recognizer.stream(source)`: every frame of a camera, video, URL, image, folder or glob, read as results.
+"""The engine's loop over a source, shared by `Recognizer.stream` and the command line.
 
     from recognizer.pipeline import Recognizer
     for results in Recognizer().stream("clip.mp4"):     # or 0, "rtsp://...", "scans/", "scans/*.png"
         print(results.frame, [d.digit for d in results.digits])
 
-The same reading as the command line with one process (`main.py --workers 1`): on a video
-or camera, classification reuse and a steady turn (recognizer/reuse.py) and tracking
-(recognizer/tracking.py) are on unless turned off, so the records are the CLI's records.
-A folder entry that cannot be read is skipped with a warning (`warnings.warn`), as the CLI
-reports and skips it; a source that cannot be opened raises capture.SourceError.
+`recognized` is the loop: frames read in order (recognizer/capture.py), recognized here or
+in worker processes (recognizer/workers.py), tracked on video (recognizer/tracking.py), with
+classification reuse and a steady turn on video unless turned off (recognizer/reuse.py).
+The command line (recognizer/app.py) draws, writes and shows what it yields; `frames_of`
+(`Recognizer.stream`) hands over the Results. So the API and `main.py` give the same records
+for the same options: each flag is one option (README, "From Python").
+
+A folder entry that cannot be read is skipped with a warning (`warnings.warn`) by the API,
+as the CLI reports and skips it; a source that cannot be opened raises capture.SourceError.
 """
 from __future__ import annotations
 
 import glob
 import warnings
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
-from recognizer.capture import ImageSource, SourceError, is_camera, is_image_file, is_url, open_source
-from recognizer.results import Results
 from recognizer import reuse as reuse_module  # its REFRESH is read when a stream starts (a config may set it)
+from recognizer.capture import Frame, ImageSource, SourceError, is_camera, is_image_file, is_url, open_source
+from recognizer.results import Results
 from recognizer.tracking import DigitTracker
+from recognizer.workers import Recognition
+
+
+def recognized(recognizer, source, track: bool = True, reuse: bool = True, smooth: int | None = None,
+               workers: int = 1, stopwatch=None) -> Iterator[tuple[Frame, Results | None, float]]:
+    """(frame, results, seconds recognizing) for each frame of an open source, in order; results
+    is None for a folder entry that cannot be read (frame.error says why). Reuse and the steady
+    turn apply to video and cameras only; worker processes (`workers` > 1) build their
+    recognizers from `recognizer.kwargs` and are shut down when the loop ends or is closed."""
+    recognizer.config.install()  # the reuse memory and the tracker read their settings when made
+    frames = reuse_module.REFRESH if reuse and source.stream else 0
+    recognizer.set_reuse(frames)
+    recognizer.steady = bool(frames)
+    tracker = DigitTracker(window=smooth) if track and source.stream else None
+    recognition = Recognition(source, recognizer, stopwatch, processes=workers,
+                              recognizer_kwargs={**recognizer.kwargs, "reuse": frames, "steady": bool(frames)})
+    try:
+        while (item := recognition.read()) is not None:
+            frame, results, seconds = item
+            if results is not None and stopwatch:
+                stopwatch.add_substages("recognize", results.timings)
+            if results is not None and tracker:
+                results = tracker.update(results)
+                if stopwatch:
+                    stopwatch.lap("track")
+            yield frame, results, seconds
+    finally:
+        recognition.close()
+
 
 def frames_of(recognizer, source, track: bool = True, reuse: bool = True, smooth: int | None = None,
-              max_frames: int | None = None) -> Iterator[Results]:
+              max_frames: int | None = None, workers: int = 1) -> Iterator[Results]:
     """Results for each frame of `source` (see the module docstring); the recognizer's reuse and
     steadiness are set for the stream and put back when it ends or is dropped."""
     src = _open(source)
-    recognizer.config.install()  # the reuse memory and the tracker read their settings when made
     kept = recognizer.reuse, recognizer.steady
-    recognizer.set_reuse(reuse_module.REFRESH if reuse and src.stream else 0)
-    recognizer.steady = bool(reuse and src.stream)
-    tracker = DigitTracker(window=smooth) if track and src.stream else None
     count = 0
     try:
-        with src:
-            while max_frames is None or count < max_frames:
-                frame = src.read()
-                if frame is None:
+        with src, closing(recognized(recognizer, src, track, reuse, smooth, workers)) as loop:
+            for frame, results, _ in loop:
+                if max_frames is not None and count >= max_frames:
                     return
-                if frame.image is None:
+                if results is None:
                     warnings.warn(f"skipped: {frame.error}", stacklevel=2)
                     continue
-                results = recognizer(frame.image, source=frame.name, frame_index=frame.index, time_s=frame.time)
                 count += 1
-                yield tracker.update(results) if tracker else results
+                yield results
+                if max_frames is not None and count >= max_frames:
+                    return  # before the next frame is read
     finally:
         recognizer.reuse, recognizer.steady = kept
 

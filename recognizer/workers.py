@@ -174,8 +174,11 @@ class Recognition:
         self._ring = None
         if processes > 1:  # one single-process pool per worker: we choose which worker gets which frame
             context = _context()
-            if context.get_start_method() == "fork" and getattr(source, "width", 0) > 0:
-                self._ring = FrameRing(self._ahead, source.width, source.height)
+            if context.get_start_method() == "fork":
+                cv2.setNumThreads(1)  # OpenCV's thread pool does not survive a fork: a child forked after
+                # the pool ran hangs in its first parallel call (seen: a stream with workers after one without)
+                if getattr(source, "width", 0) > 0:
+                    self._ring = FrameRing(self._ahead, source.width, source.height)
             self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
                                                initargs=(recognizer_kwargs or {}, self._ring))
                            for _ in range(processes)]
@@ -246,13 +249,6 @@ class Recognition:
         if self.sw:
             self.sw.lap("recognize")
         return frame, results, seconds
-
-    def set_conf(self, conf: float) -> None:
-        self.recognizer.conf = conf  # worker processes get it with each frame
-
-    def set_debug(self, on: bool) -> None:
-        self.recognizer.debug_on = on
-        self.recognizer.debug.clear()
 
     def _hand_over(self, image: np.ndarray) -> np.ndarray | int:
         """What is sent for a frame: its slot in the shared FrameRing, else the 8-bit frame itself."""

@@ -37,6 +37,20 @@ def test_stream_of_a_video_gives_the_records_the_cli_writes(recognizer, tmp_path
     assert recognizer.reuse is None and not recognizer.steady  # put back for still images
 
 
+def test_stream_with_worker_processes_gives_the_cli_s_records_in_order(recognizer, tmp_path):
+    """--workers 2 --no-reuse is workers=2, reuse=False; the recognizer has already read frames in
+    this process (its OpenCV thread pool ran: a fork after that once hung the workers)."""
+    out = tmp_path / "cli.jsonl"
+    run = subprocess.run([sys.executable, str(ROOT / "main.py"), "--source", str(DEMO), "--json", str(out),
+                          "--workers", "2", "--no-reuse", "--no-display", "--max-frames", "24"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    cli = [json.loads(line) for line in out.read_text().splitlines()]
+    streamed = [r.to_record() for r in recognizer.stream(DEMO, max_frames=24, workers=2, reuse=False)]
+    assert [r["frame"] for r in streamed] == list(range(24))
+    assert json.loads(json.dumps(streamed)) == cli
+
+
 def _seven(path: Path) -> None:
     image = np.full((120, 200, 3), 235, np.uint8)
     cv2.line(image, (60, 30), (100, 30), (30, 30, 30), 5)

@@ -356,17 +356,24 @@ def test_reuse_reads_the_same_digits_as_classifying_every_crop_with_fewer_crops(
     assert stats.reused > stats.classified  # most crops were taken over from a recent frame
 
 
-def test_reuse_is_on_for_videos_and_cameras_only_and_off_with_no_reuse():
-    from types import SimpleNamespace
-
-    from recognizer.app import reuse_frames
-    from recognizer.cli import build_parser
+def test_reuse_is_on_for_videos_and_cameras_only_and_off_with_no_reuse(tmp_path):
+    """The loop the CLI and the API share (stream.recognized) turns reuse and the steady turn on
+    for a video, off with reuse=False (--no-reuse) and for still images."""
+    from recognizer.capture import open_source
+    from recognizer.pipeline import Recognizer
     from recognizer.reuse import REFRESH
+    from recognizer.stream import recognized
 
-    video, image = SimpleNamespace(stream=True), SimpleNamespace(stream=False)
-    assert reuse_frames(build_parser().parse_args([]), video) == REFRESH
-    assert reuse_frames(build_parser().parse_args(["--no-reuse"]), video) == 0
-    assert reuse_frames(build_parser().parse_args([]), image) == 0  # still images: every crop classified
+    demo = Path(__file__).resolve().parent.parent / "assets" / "demo" / "demo.mp4"
+    cv2.imwrite(str(tmp_path / "page.png"), np.full((60, 80, 3), 255, np.uint8))
+    recognizer = Recognizer()
+    for source, reuse, refresh in ((demo, True, REFRESH), (demo, False, None), (tmp_path / "page.png", True, None)):
+        with open_source(str(source)) as src:
+            loop = recognized(recognizer, src, reuse=reuse)
+            next(loop)
+            assert (recognizer.reuse.refresh if recognizer.reuse else None) == refresh
+            assert recognizer.steady == (refresh is not None)
+            loop.close()
 
 
 def test_the_loop_keeps_a_bounded_number_of_timings():
