@@ -84,8 +84,7 @@ class Recognizer:
                  config: Config | str | Path | None = None):
         self.config = Config.load(config) if isinstance(config, (str, Path)) else config or defaults()
         self.config.install()  # before anything reads a setting (the model's thresholds below do)
-        self.kwargs = {"model": model, "small_model": small_model, "conf": conf, "reject": reject,
-                       "max_side": max_side, "polarity": polarity, "config": self.config}  # a worker's copy
+        self._models = {"model": model, "small_model": small_model}
         self.classifier = DigitClassifier(model, threads=threads)
         small = _small_model_path(small_model, model)
         self.small_classifier = DigitClassifier(small, threads=threads) if small else None
@@ -110,6 +109,12 @@ class Recognizer:
 
         return frames_of(self, source, track=track, reuse=reuse, smooth=smooth, max_frames=max_frames,
                          workers=workers)
+
+    def settings(self) -> dict:
+        """The arguments that build a recognizer reading as this one does now (picklable: worker
+        processes build theirs from it); threads, debug, reuse and steadiness are set apart."""
+        return {**self._models, "conf": self.conf, "reject": self.reject, "max_side": self.max_side,
+                "polarity": self.polarity, "config": self.config}
 
     def set_reuse(self, frames: int) -> None:
         """Reuse classifications for up to `frames` frames (0: off); a video or camera is only

@@ -29,45 +29,59 @@ from recognizer.tracking import DigitTracker
 from recognizer.workers import Recognition
 
 
-def recognized(recognizer, source, track: bool = True, reuse: bool = True, smooth: int | None = None,
-               workers: int = 1, stopwatch=None) -> Iterator[tuple[Frame, Results | None, float]]:
+class recognized:
     """(frame, results, seconds recognizing) for each frame of an open source, in order; results
     is None for a folder entry that cannot be read (frame.error says why). Reuse and the steady
-    turn apply to video and cameras only; worker processes (`workers` > 1) build their
-    recognizers from `recognizer.kwargs` and are shut down when the loop ends or is closed."""
-    recognizer.config.install()  # the reuse memory and the tracker read their settings when made
-    frames = reuse_module.REFRESH if reuse and source.stream else 0
-    recognizer.set_reuse(frames)
-    recognizer.steady = bool(frames)
-    tracker = DigitTracker(window=smooth) if track and source.stream else None
-    recognition = Recognition(source, recognizer, stopwatch, processes=workers,
-                              recognizer_kwargs={**recognizer.kwargs, "reuse": frames, "steady": bool(frames)})
-    try:
-        while (item := recognition.read()) is not None:
-            frame, results, seconds = item
-            if results is not None and stopwatch:
-                stopwatch.add_substages("recognize", results.timings)
-            if results is not None and tracker:
-                results = tracker.update(results)
-                if stopwatch:
-                    stopwatch.lap("track")
-            yield frame, results, seconds
-    finally:
-        recognition.close()
+    turn apply to video and cameras only; worker processes (`workers` > 1, files only: a live
+    camera is read here, newest frame first) build their recognizers from
+    `recognizer.settings()`. An iterator that ends its worker processes only when closed
+    (`close()`), never on its own: the command line closes it where a further Ctrl-C cannot
+    cut the shutdown short."""
+
+    def __init__(self, recognizer, source, track: bool = True, reuse: bool = True,
+                 smooth: int | None = None, workers: int = 1, stopwatch=None):
+        recognizer.config.install()  # the reuse memory and the tracker read their settings when made
+        frames = reuse_module.REFRESH if reuse and source.stream else 0
+        recognizer.set_reuse(frames)
+        recognizer.steady = bool(frames)
+        self.tracker = DigitTracker(window=smooth) if track and source.stream else None
+        self.stopwatch = stopwatch
+        self.recognition = Recognition(source, recognizer, stopwatch, processes=1 if source.live else workers,
+                                       recognizer_kwargs={**recognizer.settings(), "reuse": frames,
+                                                          "steady": bool(frames)})
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> tuple[Frame, Results | None, float]:
+        item = self.recognition.read()
+        if item is None:
+            raise StopIteration
+        frame, results, seconds = item
+        if results is not None and self.stopwatch:
+            self.stopwatch.add_substages("recognize", results.timings)
+        if results is not None and self.tracker:
+            results = self.tracker.update(results)
+            if self.stopwatch:
+                self.stopwatch.lap("track")
+        return frame, results, seconds
+
+    def close(self) -> None:
+        self.recognition.close()
 
 
 def frames_of(recognizer, source, track: bool = True, reuse: bool = True, smooth: int | None = None,
               max_frames: int | None = None, workers: int = 1) -> Iterator[Results]:
     """Results for each frame of `source` (see the module docstring); the recognizer's reuse and
     steadiness are set for the stream and put back when it ends or is dropped."""
+    if max_frames is not None and max_frames <= 0:
+        return
     src = _open(source)
     kept = recognizer.reuse, recognizer.steady
     count = 0
     try:
         with src, closing(recognized(recognizer, src, track, reuse, smooth, workers)) as loop:
             for frame, results, _ in loop:
-                if max_frames is not None and count >= max_frames:
-                    return
                 if results is None:
                     warnings.warn(f"skipped: {frame.error}", stacklevel=2)
                     continue

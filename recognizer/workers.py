@@ -171,10 +171,11 @@ class Recognition:
         self.source, self.recognizer, self.sw = source, recognizer, stopwatch
         self._pools: list[ProcessPoolExecutor] = []
         self._ahead = 2 * RUN * processes  # frames in flight: a run queued for every worker, and the next
-        self._ring = None
+        self._ring = self._opencv_threads = None
         if processes > 1:  # one single-process pool per worker: we choose which worker gets which frame
             context = _context()
             if context.get_start_method() == "fork":
+                self._opencv_threads = cv2.getNumThreads()  # put back by close()
                 cv2.setNumThreads(1)  # OpenCV's thread pool does not survive a fork: a child forked after
                 # the pool ran hangs in its first parallel call (seen: a stream with workers after one without)
                 if getattr(source, "width", 0) > 0:
@@ -279,3 +280,6 @@ class Recognition:
                     process.join(0.5)
         if self._ring is not None:
             self._ring.close()
+        if self._opencv_threads is not None:
+            cv2.setNumThreads(self._opencv_threads)
+            self._opencv_threads = None
