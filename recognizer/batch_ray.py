@@ -3,9 +3,9 @@
     digits batch --source scans/ --output results.parquet --engine ray              # a local Ray
     RAY_ADDRESS=ray://head:10001 digits batch --source s3://bucket/scans/ --output results.parquet --engine ray
 
-Ray Data turns the list of sources into a dataset and maps it, a few sources at a time
-(SOURCES_PER_TASK), through a fixed pool of actors, each holding one SourceReader (one LiteRT
-interpreter, one CPU). The actors read the files themselves (a local path on a file system
+Ray Data turns the list of sources into a dataset of tasks (`tasks`: a video alone, images
+IMAGES_PER_TASK at a time) and maps it through a fixed pool of actors, each holding one
+SourceReader (one LiteRT interpreter, one CPU). The actors read the files themselves (a local path on a file system
 every node sees, or a URI through pyarrow): a file that cannot be read is an error record,
 never a failed read task. Each task returns its sources' records as JSON lines; the driver
 writes them through the same output as the local engine, as they arrive, so an interrupted
@@ -13,8 +13,8 @@ job keeps what finished and `--resume` reads the rest. An actor that dies (kille
 memory, its node lost) is restarted and its task retried by Ray (Ray Data's defaults for an
 actor pool, kept: unbounded restarts and retries; Ray 2.60 deprecates setting them). A file
 that would kill every reader it met would be retried for ever: what can (an image whose
-pixels would fill the memory) is refused before it is decoded (capture.decode_checked). A video is read whole by one actor
-(tracking runs over the whole file), as one of its task's sources.
+pixels would fill the memory) is refused before it is decoded (capture.decode_checked). A
+video is one task, read whole by one actor (tracking runs over the whole file).
 
 Ray is imported only here, and only for `--engine ray`: the base install does not have it.
 """
@@ -23,14 +23,25 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 
 from recognizer.log import quiet
 
-SOURCES_PER_TASK = 8  # sources a task hands an actor at once: fewer per-task costs, still fine-grained
+IMAGES_PER_TASK = 8  # images a task hands an actor at once: fewer per-task costs, still fine-grained
+
+
+def tasks(sources: list[str]) -> list[list[str]]:
+    """The units of work: each video alone (one task: tracking runs over the whole file), the
+    images IMAGES_PER_TASK at a time; videos first, so the longest tasks do not come last."""
+    from recognizer.batch import VIDEO_EXTENSIONS
+
+    videos = [s for s in sources if Path(s).suffix.lower() in VIDEO_EXTENSIONS]
+    images = [s for s in sources if Path(s).suffix.lower() not in VIDEO_EXTENSIONS]
+    return [[v] for v in videos] + [images[i:i + IMAGES_PER_TASK] for i in range(0, len(images), IMAGES_PER_TASK)]
 
 
 class ReadSources:
-    """A Ray Data actor: one SourceReader, built once, reading batch after batch of sources."""
+    """A Ray Data actor: one SourceReader, built once, reading task after task of sources."""
 
     def __init__(self, settings: dict):
         from recognizer.batch import SourceReader
@@ -38,7 +49,7 @@ class ReadSources:
         self.reader = SourceReader(**settings)
 
     def __call__(self, batch: dict) -> dict:
-        sources = [str(s) for s in batch["source"]]
+        sources = [str(s) for unit in batch["sources"] for s in unit]
         texts = ["\n".join(json.dumps(r, separators=(",", ":")) for r in self.reader.read(s)) for s in sources]
         return {"source": sources, "records": texts}
 
@@ -63,11 +74,10 @@ def run_ray(sources: list[str], output, settings: dict, cpus: int | None = None,
         readers = cpus or max(1, int(ray.cluster_resources().get("CPU", 1)))
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = not quiet()
-        dataset = ray.data.from_items([{"source": s} for s in sources],
-                                      override_num_blocks=max(1, len(sources) // SOURCES_PER_TASK))
-        read = dataset.map_batches(ReadSources, fn_constructor_kwargs={"settings": settings},
-                                   batch_size=SOURCES_PER_TASK, num_cpus=1,
-                                   compute=ray.data.ActorPoolStrategy(size=readers))
+        units = tasks(sources)
+        dataset = ray.data.from_items([{"sources": unit} for unit in units], override_num_blocks=len(units))
+        read = dataset.map_batches(ReadSources, fn_constructor_kwargs={"settings": settings}, batch_size=1,
+                                   num_cpus=1, compute=ray.data.ActorPoolStrategy(size=readers))
         count = 0
         for batch in read.iter_batches(batch_size=None, batch_format="numpy"):
             for source, text in zip(batch["source"], batch["records"]):

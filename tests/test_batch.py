@@ -264,3 +264,12 @@ def test_resuming_parquet_numbers_new_parts_after_the_highest(tmp_path):
     assert sorted(p.name for p in path.iterdir()) == ["part-00000.parquet", "part-00002.parquet",
                                                       "part-00003.parquet"]
     assert sorted(pq.read_table(path).column("source").to_pylist()) == ["a", "b", "c"]
+
+
+def test_ray_tasks_hold_one_video_or_a_few_images_videos_first():
+    from recognizer.batch_ray import IMAGES_PER_TASK, tasks
+
+    images = [f"p{i:02d}.jpg" for i in range(IMAGES_PER_TASK + 3)]
+    units = tasks(images[:4] + ["b.mp4", "a.AVI"] + images[4:])
+    assert units[:2] == [["b.mp4"], ["a.AVI"]]
+    assert units[2:] == [images[:IMAGES_PER_TASK], images[IMAGES_PER_TASK:]]
