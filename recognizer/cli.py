@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description="Recognize handwritten digits and numbers live from a camera, a video, images or a folder.",
         epilog="keys in the window: q/Esc quit, space pause, s snapshot (PNG+JSON), "
-               "t debug view (binary image + 28x28 crops), +/- confidence threshold",
+               "t debug view (binary image + 28x28 crops), +/- confidence threshold. "
+               "An archive of images and videos into one results file, here or on Ray: "
+               "'batch --help' (docs/scale.md)",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1, default=0,
