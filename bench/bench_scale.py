@@ -30,7 +30,8 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recognizer.batch import SourceReader, list_sources, run_local  # noqa: E402
+from recognizer.archive import SourceReader, list_sources  # noqa: E402
+from recognizer.batch import run_local  # noqa: E402
 from recognizer.batch_output import JsonLinesOutput  # noqa: E402
 from recognizer.config import Config  # noqa: E402
 

@@ -33,7 +33,7 @@ IMAGES_PER_TASK = 8  # images a task hands an actor at once: fewer per-task cost
 def tasks(sources: list[str]) -> list[list[str]]:
     """The units of work: each video alone (one task: tracking runs over the whole file), the
     images IMAGES_PER_TASK at a time; videos first, so the longest tasks do not come last."""
-    from recognizer.batch import VIDEO_EXTENSIONS
+    from recognizer.archive import VIDEO_EXTENSIONS
 
     videos = [s for s in sources if Path(s).suffix.lower() in VIDEO_EXTENSIONS]
     images = [s for s in sources if Path(s).suffix.lower() not in VIDEO_EXTENSIONS]
@@ -44,7 +44,7 @@ class ReadSources:
     """A Ray Data actor: one SourceReader, built once, reading task after task of sources."""
 
     def __init__(self, settings: dict):
-        from recognizer.batch import SourceReader
+        from recognizer.archive import SourceReader
 
         self.reader = SourceReader(**settings)
 

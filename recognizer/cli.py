@@ -85,6 +85,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def build_batch_parser() -> argparse.ArgumentParser:
+    """`digits batch`'s flags (recognizer/batch.py, docs/scale.md)."""
+    p = argparse.ArgumentParser(prog="digits batch", description="Read a folder, glob or URI of images and "
+                                "videos into one results file (Parquet or JSON lines), here or on a Ray cluster.")
+    p.add_argument("--source", required=True, help="folder (recursive), glob ('scans/**/*.png'), URI "
+                   "(s3://bucket/prefix/, needs pyarrow) or one file")
+    p.add_argument("--output", "-o", required=True, metavar="PATH",
+                   help="results.parquet (a folder of Parquet parts, one row per image or video frame) "
+                        "or results.jsonl (the records of main.py --json)")
+    p.add_argument("--form", metavar="TEMPLATE|auto", help="read paper forms: one row per form, its fields as columns")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process (default); ray: a pool of Ray actors (pip install '.[ray]')")
+    p.add_argument("--resume", action="store_true",
+                   help="keep what --output holds and read only the sources not in it")
+    p.add_argument("--cpus", type=int, metavar="N",
+                   help="ray: readers (actors, one CPU each); default: every CPU of the cluster")
+    p.add_argument("--address", metavar="ADDR",
+                   help="ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray on this machine)")
+    p.add_argument("--model", metavar="FILE", help="TFLite model (default: the bundled one)")
+    p.add_argument("--conf", type=probability, metavar="P", help="minimum confidence to accept a digit")
+    p.add_argument("--config", metavar="FILE.toml", help="override tuned settings (docs/config.md)")
+    p.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1, default=0,
+                   help="say nothing but errors")
+    return p
+
+
 def apply_demo(args) -> None:
     """--demo: the bundled video, with default outputs under runs/demo/."""
     if not DEMO_VIDEO.is_file():
@@ -136,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["batch"]:  # digits batch ...: an archive into one results file (recognizer/batch.py)
         from recognizer import batch
 
-        return batch.main(argv[1:])
+        return batch.run(build_batch_parser().parse_args(argv[1:]))
     args = build_parser().parse_args(argv)
     configure(args.verbosity)
     use_system_fonts()

@@ -35,7 +35,6 @@ import cv2
 import numpy as np
 
 from recognizer.capture import Frame, SourceError
-from recognizer.pipeline import Recognizer
 from recognizer.preprocess import to_uint8
 from recognizer.results import Results
 
@@ -102,7 +101,7 @@ def keep_freed_memory() -> bool:
         return False
 
 
-def _start_worker(recognizer_kwargs: dict, ring: FrameRing | None = None) -> None:
+def _start_worker(make_recognizer, recognizer_kwargs: dict, ring: FrameRing | None = None) -> None:
     """In a worker process: Ctrl-C is the main process's to handle (it stops after the current
     frame and shuts the workers down); SIGTERM kills, as the pool expects of a broken worker
     (a fork inherits the main process's handlers, so both are set here); one core, one thread."""
@@ -112,7 +111,7 @@ def _start_worker(recognizer_kwargs: dict, ring: FrameRing | None = None) -> Non
     _die_with_parent()
     cv2.setNumThreads(1)  # the workers already fill the cores; OpenCV's pool would only contend
     keep_freed_memory()  # inherited by a fork already; a spawned worker sets it itself
-    _WORKER = Recognizer(threads=1, **recognizer_kwargs)
+    _WORKER = make_recognizer(threads=1, **recognizer_kwargs)
     _RING = ring
 
 
@@ -143,7 +142,7 @@ def _recognize_run_in_worker(items: list[tuple], conf: float) -> list[tuple[Resu
     return out
 
 
-def _timed(recognizer: Recognizer, image, name: str, index: int, time_s) -> tuple[Results, float]:
+def _timed(recognizer, image, name: str, index: int, time_s) -> tuple[Results, float]:
     """Recognize one frame; the seconds it took are the latency the window shows."""
     t0 = time.perf_counter()
     results = recognizer(image, source=name, frame_index=index, time_s=time_s)
@@ -162,8 +161,9 @@ def _context():
 class Recognition:
     """Read frames from `source` and recognize them, here or in `processes` worker processes, in order.
 
-    recognizer: the in-process Recognizer (also the one whose conf the keys change).
-    recognizer_kwargs: how worker processes build theirs (model, conf); picklable.
+    recognizer: the in-process Recognizer (also the one whose conf the keys change); worker
+        processes build theirs with its class: `type(recognizer)(threads=1, **recognizer_kwargs)`.
+    recognizer_kwargs: picklable (Recognizer.settings(), with reuse and steadiness).
     """
 
     def __init__(self, source, recognizer, stopwatch=None, processes: int = 0,
@@ -181,7 +181,7 @@ class Recognition:
                 if getattr(source, "width", 0) > 0:
                     self._ring = FrameRing(self._ahead, source.width, source.height)
             self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
-                                               initargs=(recognizer_kwargs or {}, self._ring))
+                                               initargs=(type(recognizer), recognizer_kwargs or {}, self._ring))
                            for _ in range(processes)]
         self._pending: deque[tuple[Frame, Future | None, int]] = deque()  # frame, its run, its place in it
         self._handed = self._runs = 0

@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 import pytest
 
-from recognizer import batch
+from recognizer.archive import SourceReader, list_sources
+from recognizer.cli import main as cli_main
 from test_cli import ROOT, main_py  # tests/ is on the path (pytest prepends it)
 
 PAGES = 60
@@ -102,9 +103,9 @@ def test_ray_engine_writes_the_local_engines_records_as_jsonl_and_parquet(archiv
 
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
     try:
-        assert batch.main(["--source", str(archive), "--output", str(tmp_path / "r.jsonl"),
+        assert cli_main(["batch", "--source", str(archive), "--output", str(tmp_path / "r.jsonl"),
                            "--engine", "ray", "--cpus", "2"]) == 0
-        assert batch.main(["--source", str(archive), "--output", str(tmp_path / "r.parquet"),
+        assert cli_main(["batch", "--source", str(archive), "--output", str(tmp_path / "r.parquet"),
                            "--engine", "ray", "--cpus", "2"]) == 0
     finally:
         ray.shutdown()
@@ -180,10 +181,10 @@ def test_a_killed_ray_worker_is_replaced_and_the_job_completes(archive, local_ru
 
 
 def test_list_sources_reads_folders_recursively_and_globs(archive):
-    everything = batch.list_sources(str(archive))
+    everything = list_sources(str(archive))
     assert len(everything) == PAGES + 2 and all(not s.endswith(".txt") for s in everything)
-    assert batch.list_sources(str(archive / "more" / "*.jpg")) == sorted(str(p) for p in (archive / "more").glob("*.jpg"))
-    assert batch.list_sources(str(archive / "**" / "page_00*.jpg")) == \
+    assert list_sources(str(archive / "more" / "*.jpg")) == sorted(str(p) for p in (archive / "more").glob("*.jpg"))
+    assert list_sources(str(archive / "**" / "page_00*.jpg")) == \
         sorted(str(p) for p in archive.rglob("page_00*.jpg"))
 
 
@@ -206,8 +207,8 @@ def test_forms_mode_writes_each_template_field_as_a_parquet_column(tmp_path):
 
 
 def test_the_local_engine_never_imports_ray_or_tensorflow(archive, tmp_path):
-    code = ("import sys; from recognizer import batch; "
-            f"rc = batch.main(['--source', {str(archive / 'more')!r}, '--output', {str(tmp_path / 'o.jsonl')!r}, '-q']); "
+    code = ("import sys; from recognizer.cli import main; "
+            f"rc = main(['batch', '--source', {str(archive / 'more')!r}, '--output', {str(tmp_path / 'o.jsonl')!r}, '-q']); "
             "print(rc, sorted(m for m in ('ray', 'tensorflow', 'pyarrow') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.stdout.split(None, 1) == ["0", "[]\n"], run.stderr
@@ -225,7 +226,7 @@ def test_a_bad_model_or_template_is_one_error_line_and_leaves_no_output(archive,
 def test_files_that_give_no_image_or_no_frame_are_error_rows(tmp_path):
     empty = tmp_path / "empty.mp4"
     cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (64, 48)).release()
-    reader = batch.SourceReader()
+    reader = SourceReader()
     for source in (str(empty), "s3://bucket/clip.mp4", str(tmp_path / "gone.png")):
         (record,) = reader.read(source)
         assert set(record) == {"source", "error"} and record["source"] == source and record["error"]
