@@ -9,7 +9,7 @@ scenes are the same whether or not others run beside it), runs ONE Recognizer on
 and prints a markdown table:
 
 - F1: digits matched one to one by position (IoU >= 0.5 or centre inside) and digit
-  (training/evaluate_recognizer.py's `match`);
+  (training/scoring.py's `match`);
 - false digits/img: detections lying on no true digit at all (`off_digits`: clutter,
   desk, hands, shadows); a true digit read wrong lowers F1 but is not counted here;
 - missed: why the true digits not read were lost (`misses`): never proposed (the ink
@@ -42,7 +42,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from training.evaluate_recognizer import f1, match, off_digits, on, unignored  # noqa: E402
+from training.scoring import f1, match, off_digits, on, unignored  # noqa: E402
 from recognizer.pipeline import Recognizer  # noqa: E402
 from training.conditions import CONDITIONS, load_pool, render  # noqa: E402
 

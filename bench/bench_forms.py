@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recognizer.classifier import DigitClassifier  # noqa: E402
-from training.evaluate_recognizer import cell_polygon  # noqa: E402
+from training.scoring import cell_polygon  # noqa: E402
 from recognizer.forms.reader import FormReader  # noqa: E402
 from recognizer.forms.template import load_template  # noqa: E402
 

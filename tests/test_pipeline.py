@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from training.evaluate_recognizer import located, match, on_mask
+from training.scoring import located, match, on_mask
 from recognizer.pipeline import Recognizer
 from training.scenes import make_scene
 
@@ -186,12 +186,13 @@ def test_cheques_on_textured_paper_are_read(recognizer, realworld):
     Otsu's split, the stripes came in as specks and streaks joined to the digits. Of the first 400
     train strings, the 83 found textured read 53% exactly that way, 71% thresholded at the split."""
     from recognizer import preprocess
-    from training.evaluate_recognizer import _read_csv, _text
+    from training.evaluate_recognizer import _text
+    from training.scoring import read_csv
 
     folder = realworld / "orand_car_a"
     if not folder.is_dir():
         pytest.skip(f"real-world data absent: {folder}")
-    rows = [r for r in _read_csv(folder / "LABELS.csv") if r["split"] == "train"][:400]
+    rows = [r for r in read_csv(folder / "LABELS.csv") if r["split"] == "train"][:400]
     right = textured = 0
     for row in rows:
         image = cv2.imread(str(folder / row["file"]))
@@ -206,12 +207,12 @@ def test_a_faint_grid_seen_small_is_not_read_as_ones(recognizer, realworld):
     """Hand-filled Sudoku photos at half size (640x480, as a webcam sees the page): the faint grid
     thresholds into dashes too short to be lines, each a perfect 1. Found as lines in the ink
     thresholded lower, they are dropped: 15 digits read on the grid lines of two photos before, 4 now."""
-    from training.evaluate_recognizer import _read_csv, cell_polygon
+    from training.scoring import cell_polygon, read_csv
 
     folder = realworld / "sudoku_wicht_handfilled"
     if not folder.is_dir():
         pytest.skip(f"real-world data absent: {folder}")
-    rows = _read_csv(folder / "CELLS.csv")
+    rows = read_csv(folder / "CELLS.csv")
     on_grid = read = 0
     for photo in ("photos/natural_image2002.jpg", "photos/natural_image2005.jpg"):
         cells = [0.5 * cell_polygon(r) for r in rows if r["photo"] == photo]
@@ -420,7 +421,7 @@ def test_big_digits_close_to_the_camera(recognizer, mnist):
     """40 pages of 8 digits 80-150 px tall (a page held up to a webcam). The digit height that
     sets how long a ruled line is was once a plain median over blobs, which specks and crumbs
     outvoted: long strokes of big digits were cut out as lines (F1 0.926, 6% misread)."""
-    from training.evaluate_recognizer import f1
+    from training.scoring import f1
 
     (_, _), (xt, yt) = mnist
     rng = np.random.default_rng(3)
@@ -522,7 +523,7 @@ def test_small_digits_far_from_the_camera(recognizer, mnist):
     """20 pages of 20 digits 12-18 px tall. The frame is blurred before thresholding; cropped
     from that blurred ink, many such digits were refused as "not a digit" (F1 0.82 with
     model v14, 0.70 with v15): small blobs take their crops from the unblurred ink map (0.87)."""
-    from training.evaluate_recognizer import f1
+    from training.scoring import f1
 
     (_, _), (xt, yt) = mnist
     rng = np.random.default_rng(3)
@@ -540,7 +541,7 @@ def test_tiny_digits_of_a_whole_page_are_read_enlarged(recognizer, mnist):
     and a 7 px 1 is under the minimum height; `locate` looks at such a frame again enlarged
     (F1 with v15: 0.46 -> 0.59) and reads it with the small-digit model (0.85). A page of
     ordinary digits is not enlarged (no extra cost)."""
-    from training.evaluate_recognizer import f1
+    from training.scoring import f1
     from recognizer.pipeline import locate
 
     (_, _), (xt, yt) = mnist
@@ -565,7 +566,7 @@ def test_tilted_ruled_pages_on_a_desk_are_turned_level(recognizer, mnist):
     paper over the desk beside the page: a band of "ink" that joined every rule into one blob
     and lost whole pages. `locate` turns such a frame level (recognizer/tilt.py) and the
     background keeps the desk dark; boxes still come back in the input's own pixels."""
-    from training.evaluate_recognizer import f1
+    from training.scoring import f1
     from recognizer.pipeline import locate
 
     (_, _), (xt, yt) = mnist
@@ -607,7 +608,7 @@ def test_desk_wedges_at_the_frame_edge_are_not_digits(recognizer, mnist):
     false digits before, 2 after); a frame left level (its writing too little turned to be
     measured) kept the wedges' tips: 8 false digits, now 2, as slivers whose ink runs on
     to the edge are rejected there too."""
-    from training.evaluate_recognizer import off_digits
+    from training.scoring import off_digits
 
     (_, _), (xt, yt) = mnist
     rng = np.random.default_rng(5)

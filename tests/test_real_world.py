@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from training.evaluate_recognizer import match, unignored
+from training.scoring import match, unignored
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_a_12_megapixel_sudoku_photo_on_a_textured_ground_is_read(recognizer, ph
     it one textured 'page': the whole frame was ink and not one digit was read."""
     from pathlib import Path
 
-    from training.evaluate_recognizer import _read_csv, cell_polygon
+    from training.scoring import cell_polygon, read_csv
 
     folder = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld2" / "sudoku_kubiesa_trainval"
     if not folder.is_dir():
@@ -87,7 +87,7 @@ def test_a_12_megapixel_sudoku_photo_on_a_textured_ground_is_read(recognizer, ph
     image = cv2.imread(str(folder / photo))
     scale = 4000 / max(image.shape[:2])
     digits = recognizer(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)).digits
-    cells = [c for c in _read_csv(folder / "CELLS.csv") if c["photo"] == photo and c["label"] not in ("0", "10")]
+    cells = [c for c in read_csv(folder / "CELLS.csv") if c["photo"] == photo and c["label"] not in ("0", "10")]
     read = sum(any(str(d.digit) == c["label"] and cv2.pointPolygonTest(
         cell_polygon(c) * scale, (d.box[0] + d.box[2] / 2, d.box[1] + d.box[3] / 2), False) >= 0 for d in digits)
         for c in cells)

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.evaluate_recognizer import Gallery, _read_csv, cell_polygon, centre_inside, f1
+from training.scoring import Gallery, cell_polygon, centre_inside, f1, read_csv
 from recognizer.numeric import chains
 
 WEBCAM_AREA = (169, 66, 537, 433)  # x0, y0, x1, y1 of the webcam image in divyakh's screen recording (SOURCE.txt)
@@ -102,7 +102,7 @@ def eval_kubiesa(rec, root: Path, gallery: Gallery) -> dict:
     """Kubiesa's hand-filled newspaper Sudokus (train + val): all digit cells, printed and handwritten."""
     folder = root / "sudoku_kubiesa_trainval"
     by_photo = defaultdict(list)
-    for row in _read_csv(folder / "CELLS.csv"):
+    for row in read_csv(folder / "CELLS.csv"):
         by_photo[row["photo"]].append(row)
     total, empty, per_photo, t0 = [0, 0, 0], [], {}, time.perf_counter()
     for k, (photo, rows) in enumerate(sorted(by_photo.items()), 1):
@@ -124,7 +124,7 @@ def eval_kubiesa(rec, root: Path, gallery: Gallery) -> dict:
 def eval_strings(rec, root: Path, gallery: Gallery, folder: str, name: str) -> dict:
     """Photos labelled with their digit strings only (lines joined by '/'): no boxes, so the digits
     read are scored as a multiset against the label's, and the string read in reading order."""
-    rows = _read_csv(root / folder / "LABELS.csv")
+    rows = read_csv(root / folder / "LABELS.csv")
     total, exact, reads = [0, 0, 0], 0, []
     for r in rows:
         image = cv2.imread(str(root / folder / r["file"]))
@@ -141,7 +141,7 @@ def eval_xwlu(rec, root: Path, gallery: Gallery) -> dict:
     """One big digit per webcam frame: right when the most confident digit read is the label; every
     other digit read is false (the frame holds no other)."""
     folder = root / "xwlu_lined_paper_webcam"
-    rows = _read_csv(folder / "LABELS.csv")
+    rows = read_csv(folder / "LABELS.csv")
     right = false = 0
     reads = []
     for r in rows:
@@ -161,8 +161,8 @@ def eval_marks(rec, root: Path, gallery: Gallery) -> dict:
     the IGNORE box (unreadable dates) is not scored; digits outside every field are counted, not
     scored (the form's printed digits are many)."""
     folder = root / "marks_form_shashank"
-    fields = _read_csv(folder / "FIELDS.csv")
-    row = _read_csv(folder / "LABELS.csv")[0]
+    fields = read_csv(folder / "FIELDS.csv")
+    row = read_csv(folder / "LABELS.csv")[0]
     image = cv2.imread(str(folder / row["file"]))
     res = rec(image, source=row["file"])
     gallery.add("marks", image, res)
@@ -217,7 +217,7 @@ def eval_divyakh(rec, root: Path, gallery: Gallery, step: int = VIDEO_STEP) -> d
     image: the window around it shows printed pixel coordinates, and an app would see the webcam alone."""
     folder = root / "divyakh_video_6885"
     total, per_video, n = [0, 0, 0], {}, 0
-    for r in _read_csv(folder / "LABELS.csv"):
+    for r in read_csv(folder / "LABELS.csv"):
         frames = set(sorted(clean_frames(r["frames"]))[::step])
         area = WEBCAM_AREA if r["file"].startswith("processed_web_cam") else None
         counts, first = [0, 0, 0], min(frames)

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import functools
 import json
 import sys
@@ -68,6 +67,7 @@ import cv2
 import numpy as np
 
 from recognizer.pipeline import Recognizer
+from training.scoring import Gallery, cell_polygon, f1, iou, located, match, off_digits, on_mask, read_csv
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realworld"
 DATA2 = DATA.parent / "realworld2"
@@ -81,92 +81,13 @@ SCENE_VARIANT_ROWS = {  # set: (caption of its F1, figure, its label) in the tab
 }
 
 
-def iou(a, b) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union else 0.0
-
-
-def centre_inside(det, gt) -> bool:
-    cx, cy = det[0] + det[2] / 2, det[1] + det[3] / 2
-    return gt[0] <= cx <= gt[0] + gt[2] and gt[1] <= cy <= gt[1] + gt[3]
-
-
-def on(det, gt) -> bool:
-    """Does a detected box stand on a true digit's box (IoU >= 0.5, or its centre inside)?"""
-    return iou(det, gt) >= 0.5 or centre_inside(det, gt)
-
-
-def match(dets: list, gts: list) -> tuple[int, int, int]:
-    """Greedy one-to-one matching of (digit, box) lists by position, then digit: (tp, fp, fn)."""
-    used = set()
-    tp = 0
-    for d, box in dets:
-        for j, (g, gbox) in enumerate(gts):
-            if j not in used and g == d and on(box, gbox):
-                used.add(j)
-                tp += 1
-                break
-    return tp, len(dets) - tp, len(gts) - tp
-
-
-def off_digits(boxes: list, gts: list) -> int:
-    """How many detections lie on no true digit at all (clutter, background, a stray fragment).
-
-    The rest of the false positives are true digits read as the wrong digit; the two
-    call for different fixes (rejecting non-digits vs reading digits better).
-    """
-    return sum(not any(on(b, g) for _, g in gts) for b in boxes)
-
-
-def unignored(dets: list, gts: list, ignore: list) -> list:
-    """(digit, box) detections without those on an ignored box (a printed digit, a digit cut by the
-    frame or hidden), unless they also stand on a true digit."""
-    return [(d, b) for d, b in dets
-            if not (any(on(b, ig) for ig in ignore) and not any(on(b, g) for _, g in gts))]
-
-
-def on_mask(boxes: list, mask: np.ndarray) -> list:
-    """The boxes lying mostly on a 0/255 mask (the pen and hand held over a page)."""
-    return [(x, y, w, h) for x, y, w, h in boxes if mask[y:y + h, x:x + w].mean() > 127]
-
-
-def located(boxes: list, gts: list) -> int:
-    """How many ground-truth digits have some proposed box on them (detection recall)."""
-    return sum(any(on(b, g) for b in boxes) for _, g in gts)
-
-
-def f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / max(1, 2 * tp + fp + fn)
-
-
-def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def _text(results) -> str:
     return "".join(n.text for n in results.numbers)
 
 
-class Gallery:
-    """Annotated outputs as PNGs, for looking at what the recognizer did."""
-
-    def __init__(self, folder: str | None):
-        self.folder = Path(folder) if folder else None
-        if self.folder:
-            self.folder.mkdir(parents=True, exist_ok=True)
-
-    def add(self, name: str, image, results) -> None:
-        if self.folder:
-            cv2.imwrite(str(self.folder / f"{name}.png"), results.plot(image, rejected=True))
-
-
 def eval_sudoku(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
     folder = root / "sudoku_wicht_handfilled"
-    cells = _read_csv(folder / "CELLS.csv")
+    cells = read_csv(folder / "CELLS.csv")
     tp = fp = fn = found = total = 0
     for photo in sorted({c["photo"] for c in cells}):
         image = cv2.imread(str(folder / photo))
@@ -197,9 +118,6 @@ def eval_sudoku(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
     return {"f1": f1(tp, fp, fn), "tp": tp, "fp": fp, "fn": fn, "candidate_recall": found / max(1, total)}
 
 
-def cell_polygon(cell: dict) -> np.ndarray:
-    """A Sudoku cell's four corners (a row of CELLS.csv) as a float32 polygon, in the photo's pixels."""
-    return np.float32([[float(cell["x_" + k]), float(cell["y_" + k])] for k in ("tl", "tr", "br", "bl")])
 
 
 def _fits_cell(box, poly: np.ndarray) -> bool:
@@ -216,7 +134,7 @@ def eval_orand(rec: Recognizer, root: Path, gallery: Gallery, split: str = "test
     from training.realdata import orand_boxes
 
     folder = root / "orand_car_a"
-    labels = [r for r in _read_csv(folder / "LABELS.csv") if r["split"] == split]
+    labels = [r for r in read_csv(folder / "LABELS.csv") if r["split"] == split]
     labels = labels[:limit] if limit > 0 else labels
     boxes = orand_boxes(split, folder)
     exact = tp = fp = fn = found = total = 0
@@ -237,7 +155,7 @@ def eval_orand(rec: Recognizer, root: Path, gallery: Gallery, split: str = "test
 
 def eval_markus(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
     folder = root / "markus_student_number"
-    row = _read_csv(folder / "LABELS.csv")[0]
+    row = read_csv(folder / "LABELS.csv")[0]
     image = cv2.imread(str(folder / row["file"]), cv2.IMREAD_UNCHANGED)
     res = rec(image, source=row["file"])
     gallery.add("markus", image, res)
@@ -247,7 +165,7 @@ def eval_markus(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
 
 def eval_phone(rec: Recognizer, root: Path, gallery: Gallery) -> dict:
     folder = root / "hikaruikebe_phone"
-    rows = _read_csv(folder / "LABELS.csv")
+    rows = read_csv(folder / "LABELS.csv")
     right, reads = 0, []
     for r in rows:
         image = cv2.imread(str(folder / r["file"]))
