@@ -14,6 +14,7 @@ form record, as `main.py --form --json` writes it.
 from __future__ import annotations
 
 import glob
+import sys
 from pathlib import Path
 
 from recognizer.capture import IMAGE_EXTENSIONS, SourceError, decode_checked, read_checked
@@ -74,9 +75,12 @@ def _uri_files(uri: str) -> list[str]:
 class SourceReader:
     """Reads one source file into its records; what an engine's worker holds (one model each).
 
-    settings: the picklable arguments (`reader_settings`): model, conf, config, form."""
+    settings: the picklable arguments (`reader_settings`): model, conf, config, form.
+    frame_bar: show a bar of a video's frames as they are read (the local engine on a terminal)."""
 
-    def __init__(self, model=None, conf: float | None = None, config=None, form: str | None = None):
+    def __init__(self, model=None, conf: float | None = None, config=None, form: str | None = None,
+                 frame_bar: bool = False):
+        self.frame_bar = frame_bar
         import cv2
 
         from recognizer.pipeline import Recognizer
@@ -115,7 +119,13 @@ class SourceReader:
             raise ValueError(f"{source}: forms mode reads images, not videos")
         if is_uri(source):  # OpenCV opens files and streaming URLs, not object stores
             raise ValueError(f"{source}: a video is read from a path on a file system, not a URI")
-        records = [results.to_record() for results in self.recognizer.stream(source)]
+        frames = self.recognizer.stream(source)
+        if self.frame_bar:  # a long video is one source: its frames show it is not stuck
+            from tqdm import tqdm
+
+            frames = tqdm(frames, desc=Path(source).name, unit="frame", leave=False, file=sys.stderr,
+                          mininterval=0.5)
+        records = [results.to_record() for results in frames]
         if not records:
             raise ValueError(f"{source}: no frame could be read")
         return records

@@ -54,7 +54,8 @@ def run(args) -> int:
     try:
         args.config = Config.load(args.config) if args.config else Config()
         sources = list_sources(args.source)
-        reader = SourceReader(**reader_settings(args))  # a bad model or template stops here, not in a worker
+        reader = SourceReader(**reader_settings(args), frame_bar=not quiet())  # a bad model or template
+        # stops here, not in a worker; this one reads for the local engine
         output = open_output(args.output, form=args.form, resume=args.resume)
     except (SourceError, ConfigError, OutputError, ModelError, TemplateError) as exc:
         log.error(str(exc).splitlines()[0])
@@ -79,6 +80,6 @@ def run(args) -> int:
         log.error(str(exc).splitlines()[0])
         return 1
     seconds = time.perf_counter() - start
-    log.info(f"read {read} sources ({output.errors} with an error) in {seconds:.1f} s "
-             f"({read / max(seconds, 1e-9):.1f} a second) -> {args.output}")
+    log.info(f"read {read} source{'s' if read != 1 else ''} ({output.errors} with an error) in "
+             f"{seconds:.1f} s ({read / max(seconds, 1e-9):.1f} a second) -> {args.output}")
     return 0
