@@ -173,3 +173,16 @@ def test_config_errors_name_the_setting():
     with pytest.raises(ConfigError, match="tracker.window"):
         Config.from_dict({"tracker": {"window": 0}})
     assert Config.from_dict({"tracker": {"window": 9}}).tracker.window == 9
+
+
+def test_a_config_file_reaches_worker_processes_on_video(tmp_path):
+    """--workers 2 on the demo: the workers read with --config's settings, not the defaults."""
+    demo = ROOT / "assets" / "demo" / "demo.mp4"
+    (tmp_path / "strict.toml").write_text("[preprocess]\nmin_height_px = 500\n")  # taller than the frame
+    counts = {}
+    for name, extra in (("default", []), ("strict", ["--config", tmp_path / "strict.toml"])):
+        out = tmp_path / f"{name}.jsonl"
+        proc = main_py("--source", demo, "--max-frames", 24, "--workers", 2, "--json", out, *extra)
+        assert proc.returncode == 0, proc.stderr
+        counts[name] = sum(len(json.loads(line)["digits"]) for line in out.read_text().splitlines())
+    assert counts["default"] > 50 and counts["strict"] == 0
