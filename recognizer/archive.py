@@ -23,9 +23,9 @@ VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".m
 
 
 def is_uri(source: str) -> bool:
-    """s3://bucket/key, gs://..., hdfs://...: read through pyarrow's file systems (not file://)."""
+    """s3://bucket/key, gs://..., hdfs://..., file:///path: read through pyarrow's file systems."""
     scheme = source.split("://", 1)[0] if "://" in source else ""
-    return bool(scheme) and scheme != "file" and scheme.isalnum()
+    return bool(scheme) and scheme.isalnum()
 
 
 def list_sources(source: str) -> list[str]:
@@ -68,7 +68,8 @@ def _uri_files(uri: str) -> list[str]:
     if glob.has_magic(uri):
         import fnmatch
 
-        names = [n for n in names if fnmatch.fnmatch(n, uri)]
+        names = [n for n in names if fnmatch.fnmatch(n, uri) or fnmatch.fnmatch(n, uri.replace("**/", ""))]
+        # (as glob's "**/": any folders, or none)
     return [n for n in names if _readable_kind(n)]
 
 

@@ -274,3 +274,20 @@ def test_ray_tasks_hold_one_video_or_a_few_images_videos_first():
     units = tasks(images[:4] + ["b.mp4", "a.AVI"] + images[4:])
     assert units[:2] == [["b.mp4"], ["a.AVI"]]
     assert units[2:] == [images[:IMAGES_PER_TASK], images[IMAGES_PER_TASK:]]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None, reason="pyarrow is not installed (pip install '.[ray]')")
+def test_a_uri_source_is_listed_and_read_through_pyarrow(archive, local_run, tmp_path):
+    """file:// goes the way s3:// and gs:// go (pyarrow's file systems): listed, globbed, read,
+    the same records; a video under a URI is an error row (OpenCV reads videos from paths)."""
+    uri = archive.as_uri()
+    assert list_sources(uri) == [f"file://{s}" for s in list_sources(str(archive))]
+    assert list_sources(uri + "/**/page_00*.jpg") == [f"file://{s}" for s in list_sources(str(archive / "**" / "page_00*.jpg"))]
+    out = tmp_path / "uri.jsonl"
+    proc = batch_py("--source", uri + "/more", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    by_uri = sorted_records(out)
+    local = [r for r in local_run[0] if "/more/" in r["source"]]
+    assert [{**r, "source": r["source"][len("file://"):]} for r in by_uri] == local
+    (record,) = SourceReader().read(uri + "/clip.avi")
+    assert "not a URI" in record["error"]
