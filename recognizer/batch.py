@@ -17,6 +17,7 @@ The local engine (default) reads in this process; the Ray engine (recognizer/bat
 """
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 
@@ -51,6 +52,9 @@ def run(args) -> int:
     from recognizer.output import OutputError
 
     configure(args.verbosity)
+    if args.engine == "ray" and importlib.util.find_spec("ray") is None:  # before any output is made
+        log.error("--engine ray needs Ray: pip install '.[ray]'")
+        return 1
     try:
         args.config = Config.load(args.config) if args.config else Config()
         sources = list_sources(args.source)

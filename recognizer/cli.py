@@ -162,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["batch"]:  # digits batch ...: an archive into one results file (recognizer/batch.py)
         from recognizer import batch
 
-        return batch.run(build_batch_parser().parse_args(argv[1:]))
+        try:
+            return batch.run(build_batch_parser().parse_args(argv[1:]))
+        except KeyboardInterrupt:  # while starting (a job stopped mid-way says more itself)
+            log.info("interrupted")
+            return 130
     args = build_parser().parse_args(argv)
     configure(args.verbosity)
     use_system_fonts()
