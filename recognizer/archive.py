@@ -93,8 +93,6 @@ class SourceReader:
             from recognizer.forms.reader import FormReader
             from recognizer.forms.template import load_template
 
-            if config is not None:
-                self.recognizer.config.install()
             template = None if form == "auto" else load_template(form)
             self.forms = FormReader(template, self.recognizer.classifier, conf=conf)
 
@@ -108,9 +106,10 @@ class SourceReader:
                 raise ValueError(f"cannot read image {source}: {why}")
             if self.forms is None:
                 return [self.recognizer(image, source=source).to_record()]
+            from recognizer.config import use
             from recognizer.forms.batch import read_form
 
-            self.recognizer.config.install()  # the forms modules read theirs as they run
+            use(self.recognizer.config)  # the forms modules read theirs as they run
             return [read_form(self.forms, image, source).to_record()]
         except (SourceError, ValueError, OSError) as exc:
             return [{"source": source, "error": str(exc).splitlines()[0]}]

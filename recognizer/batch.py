@@ -56,7 +56,7 @@ def run(args) -> int:
         log.error("--engine ray needs Ray: pip install '.[ray]'")
         return 1
     try:
-        args.config = Config.load(args.config) if args.config else Config()
+        args.config = Config.load(args.config) if args.config else None  # None: the defaults
         sources = list_sources(args.source)
         reader = SourceReader(**reader_settings(args), frame_bar=not quiet())  # a bad model or template
         # stops here, not in a worker; this one reads for the local engine

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from recognizer.log import quiet
 
-IMAGES_PER_TASK = 8  # images a task hands an actor at once: fewer per-task costs, still fine-grained
+from recognizer.workers import RUN as IMAGES_PER_TASK  # a task of a few images, as a worker process's of
+# a few frames: the per-task cost spread over them, the work still fine-grained
 
 
 def tasks(sources: list[str]) -> list[list[str]]:

@@ -45,14 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="annotated output: a video file (.mp4/.avi) for camera/video, "
                         "an image file for one image, a folder for a folder of images")
     p.add_argument("--json", metavar="FILE", help="write JSON lines: one record per frame or image, flushed as it goes")
-    p.add_argument("--model", metavar="FILE", help="TFLite model (default: assets/models/digits.tflite)")
+    add_reading_flags(p)
     p.add_argument("--small-model", metavar="FILE",
                    help="TFLite model for frames whose digits are too small to read as they are, looked at "
                         "enlarged (default: assets/models/digits_small.tflite beside the default --model; "
                         "'none': --model reads every frame)")
-    p.add_argument("--conf", type=probability, metavar="P",
-                   help="minimum confidence to accept a digit (default: the model's own threshold); "
-                        "+/- change it live")
     p.add_argument("--no-display", action="store_true",
                    help="no window (automatic when there is no display); files show a progress bar")
     p.add_argument("--no-track", action="store_true", help="video: no tracking or temporal smoothing")
@@ -72,9 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument("--snapshots", default=str(SNAPSHOTS), metavar="DIR",
                    help="where the s key saves snapshots (default runs/snapshots)")
-    p.add_argument("--config", metavar="FILE.toml",
-                   help="override tuned settings: TOML tables of --print-config's form, e.g. "
-                        "'[candidates]' then 'merge_gap = 0.35' (see docs/config.md)")
     p.add_argument("--print-config", action="store_true",
                    help="print every tuned setting in force (with --config's overrides) and its meaning, "
                         "as TOML, and exit")
@@ -103,12 +97,21 @@ def build_batch_parser() -> argparse.ArgumentParser:
                    help="ray: readers (actors, one CPU each); default: every CPU of the cluster")
     p.add_argument("--address", metavar="ADDR",
                    help="ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray on this machine)")
-    p.add_argument("--model", metavar="FILE", help="TFLite model (default: the bundled one)")
-    p.add_argument("--conf", type=probability, metavar="P", help="minimum confidence to accept a digit")
-    p.add_argument("--config", metavar="FILE.toml", help="override tuned settings (docs/config.md)")
+    add_reading_flags(p)
     p.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1, default=0,
                    help="say nothing but errors")
     return p
+
+
+def add_reading_flags(p: argparse.ArgumentParser) -> None:
+    """The Recognizer's own flags, the same for main.py and digits batch."""
+    p.add_argument("--model", metavar="FILE", help="TFLite model (default: assets/models/digits.tflite)")
+    p.add_argument("--conf", type=probability, metavar="P",
+                   help="minimum confidence to accept a digit (default: the model's own threshold; "
+                        "in the window +/- change it live)")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="override tuned settings: TOML tables of --print-config's form, e.g. "
+                        "'[candidates]' then 'merge_gap = 0.35' (see docs/config.md)")
 
 
 def apply_demo(args) -> None:
@@ -172,15 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     use_system_fonts()
     from recognizer.capture import SourceError
     from recognizer.classifier import ModelError
-    from recognizer.config import Config, ConfigError
+    from recognizer.config import Config, ConfigError, use
     from recognizer.output import OutputError
 
     try:
-        args.config = Config.load(args.config) if args.config else Config()
+        args.config = Config.load(args.config) if args.config else None  # None: the defaults
         if args.print_config:
-            print(args.config.to_toml(), end="")
+            print((args.config or Config()).to_toml(), end="")
             return 0
-        args.config.install()
+        use(args.config)
         if args.form:
             return run_form(args)
         if args.demo:

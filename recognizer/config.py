@@ -21,9 +21,11 @@ with a config. Plumbing (queues, timeouts, codecs: capture, workers, output) has
 its own where users need them.
 
 Putting a config in force. The engine reads its modules' constants when it runs, so a
-config is put in force by setting them (`install`): for the whole process, and only when
-it is not the one already in force (an identity check: free per frame). A Recognizer
-installs its config at the start of each call, so recognizers with different configs in
+config is put in force by setting them (`use(config)`, `config.install()`): for the whole
+process, and only when it is not the one already in force (an identity check: free per
+frame). None stands for the defaults, the modules' own values: a run without --config never
+builds the section classes (parsing 18 sources and making the classes: about 0.1 s). A
+Recognizer puts its config in force at the start of each call, so recognizers with different configs in
 one process are right when called one after another; threads running recognizers with
 different configs at once are not (one config per process: worker processes get the CLI's).
 
@@ -37,12 +39,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import importlib
 import importlib.util
-import io
 import math
 import threading
-import tokenize
 from pathlib import Path
 
 SECTIONS = {  # section name -> the module whose tuned constants it holds
@@ -77,22 +78,21 @@ def tuned_constants(module_name: str) -> list[tuple[str, object, str]]:
     """(NAME, value, meaning) for each tuned constant of a module, in source order: a module-level
     NAME = <number or tuple of numbers> with a comment on its line."""
     source = Path(importlib.util.find_spec(module_name).origin).read_text(encoding="utf-8")  # not imported:
-    # the engine's modules import this one
-    comments = {tok.start[0]: tok.string.lstrip("# ").strip()
-                for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+    lines = source.splitlines()  # the engine's modules import this one
     found = []
     for node in ast.parse(source).body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             continue
+        after = lines[node.end_lineno - 1][node.end_col_offset:].strip()  # the rest of its line
         name = node.targets[0].id
-        if not name.isupper() or node.lineno not in comments:
+        if not name.isupper() or not after.startswith("#"):
             continue
         try:
             value = ast.literal_eval(node.value)
         except ValueError:
             continue  # an expression (np.ones(...), a Path): not a number
         if _is_number(value) or (isinstance(value, tuple) and value and all(map(_is_number, value))):
-            found.append((name, value, comments[node.lineno]))
+            found.append((name, value, after.lstrip("# ").strip()))
     return found
 
 
@@ -117,31 +117,42 @@ def _section_class(section: str, module_name: str) -> type:
     return cls
 
 
-SECTION_CLASSES = {section: _section_class(section, module) for section, module in SECTIONS.items()}
-globals().update({cls.__name__: cls for cls in SECTION_CLASSES.values()})  # picklable by name
+@functools.cache
+def section_classes() -> dict[str, type]:
+    """{section: its dataclass}, built from the modules' sources the first time a Config is made
+    (about 0.1 s: a run that keeps the defaults never needs them)."""
+    return {section: _section_class(section, module) for section, module in SECTIONS.items()}
+
+
+def __getattr__(name: str):
+    """`recognizer.config.CandidatesConfig`: a section's class by name (how pickle finds it)."""
+    for cls in section_classes().values():
+        if cls.__name__ == name:
+            return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Every section's settings (recognizer.config module docstring); `Config()` is the defaults."""
 
-    sections: tuple = tuple(cls() for cls in SECTION_CLASSES.values())
+    sections: tuple = dataclasses.field(default_factory=lambda: tuple(cls() for cls in section_classes().values()))
 
     def __getattr__(self, name: str):
         """`config.candidates`, `config.forms.boxes`: a section (or a group of them) by name."""
         if name.startswith("__"):
             raise AttributeError(name)
         prefix = name + "."
-        for section, value in zip(SECTION_CLASSES, self.sections):
+        for section, value in zip(section_classes(), self.sections):
             if section == name:
                 return value
-        if any(s.startswith(prefix) for s in SECTION_CLASSES):
+        if any(s.startswith(prefix) for s in section_classes()):
             return _Group(self, prefix)
         raise AttributeError(f"no configuration section {name!r}")
 
     def items(self):
         """(section name, section dataclass) pairs, in SECTIONS order."""
-        return zip(SECTION_CLASSES, self.sections)
+        return zip(section_classes(), self.sections)
 
     @classmethod
     def from_dict(cls, overrides: dict, origin: str = "config") -> Config:
@@ -149,7 +160,7 @@ class Config:
         {...}}}) applied; raises ConfigError naming the first bad setting."""
         flat = _flatten(overrides, origin)
         sections = []
-        for section, default in zip(SECTION_CLASSES, cls().sections):
+        for section, default in zip(section_classes(), cls().sections):
             changes = {}
             for (sec, name), value in flat.items():
                 if sec != section:
@@ -188,15 +199,7 @@ class Config:
 
     def install(self) -> None:
         """Put these settings in force (module constants) for this process; see the module docstring."""
-        global _installed
-        with _lock:
-            if _installed is self:
-                return
-            for values in self.sections:
-                module = importlib.import_module(type(values).module)
-                for f in dataclasses.fields(values):
-                    setattr(module, f.metadata["constant"], getattr(values, f.name))
-            _installed = self
+        use(self)
 
 
 class _Group:
@@ -210,18 +213,21 @@ class _Group:
 
 
 _lock = threading.RLock()
-_installed: Config | None = None
+_installed: Config | None = None  # None: the modules' own values (no config was put in force, or defaults)
 
 
-def defaults() -> Config:
-    """The defaults, as one shared object (installing it again is free)."""
-    global _defaults
-    if _defaults is None:
-        _defaults = Config()
-    return _defaults
-
-
-_defaults: Config | None = None
+def use(config: Config | None) -> None:
+    """Put `config` in force for this process (None: the defaults, the modules' own values); free
+    when it already is, so a Recognizer calls it for every frame."""
+    global _installed
+    with _lock:
+        if _installed is config:
+            return
+        for values in (config or Config()).sections:
+            module = importlib.import_module(type(values).module)
+            for f in dataclasses.fields(values):
+                setattr(module, f.metadata["constant"], getattr(values, f.name))
+        _installed = config
 
 
 def _flatten(data: dict, origin: str, prefix: str = "") -> dict:
@@ -229,14 +235,14 @@ def _flatten(data: dict, origin: str, prefix: str = "") -> dict:
     flat = {}
     for key, value in data.items():
         path = prefix + key
-        if path in SECTION_CLASSES:
+        if path in section_classes():
             if not isinstance(value, dict):
                 raise ConfigError(f"{origin}: {path} must be a table of settings")
             flat.update({(path, name): v for name, v in value.items()})
-        elif isinstance(value, dict) and any(s.startswith(path + ".") for s in SECTION_CLASSES):
+        elif isinstance(value, dict) and any(s.startswith(path + ".") for s in section_classes()):
             flat.update(_flatten(value, origin, path + "."))
         else:
-            raise ConfigError(f"{origin}: unknown section {path} (sections: {', '.join(SECTION_CLASSES)})")
+            raise ConfigError(f"{origin}: unknown section {path} (sections: {', '.join(section_classes())})")
     return flat
 
 

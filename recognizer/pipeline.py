@@ -20,7 +20,7 @@ import numpy as np
 
 from recognizer import candidates as cand
 from recognizer import lines, preprocess, tilt
-from recognizer.config import Config, defaults
+from recognizer.config import Config, use
 from recognizer.classifier import SMALL_MODEL, DigitClassifier, ModelError, Predictions, is_probability
 from recognizer.frames import FrameError, checked
 from recognizer.grouping import group_numbers, in_words, punctuation
@@ -82,15 +82,15 @@ class Recognizer:
                  max_side: int | None = None, polarity: str = "auto", threads: int = 2,
                  debug: bool = False, reuse: int = 0, small_model=None, steady: bool = False,
                  config: Config | str | Path | None = None):
-        self.config = Config.load(config) if isinstance(config, (str, Path)) else config or defaults()
-        self.config.install()  # before anything reads a setting (the model's thresholds below do)
+        self.config = Config.load(config) if isinstance(config, (str, Path)) else config  # None: the defaults
+        use(self.config)  # before anything reads a setting (the model's thresholds below do)
         self._models = {"model": model, "small_model": small_model}
         self.classifier = DigitClassifier(model, threads=threads)
         small = _small_model_path(small_model, model)
         self.small_classifier = DigitClassifier(small, threads=threads) if small else None
         meta = self.classifier.metadata
-        self.conf = conf if conf is not None else float(meta.get("conf_threshold", self.config.decision.conf))
-        self.reject = reject if reject is not None else float(meta.get("reject_threshold", self.config.decision.reject))
+        self.conf = conf if conf is not None else float(meta.get("conf_threshold", CONF))
+        self.reject = reject if reject is not None else float(meta.get("reject_threshold", REJECT))
         for name, value in (("conf", self.conf), ("reject", self.reject)):
             if not is_probability(value):  # NaN would switch the gate off without a word
                 raise ValueError(f"{name} must be a probability from 0 to 1, not {value!r}")
@@ -128,7 +128,7 @@ class Recognizer:
         if isinstance(frame, (str, Path)):
             frame, source = _image_file(frame), source or str(frame)
         frame = checked(frame)
-        self.config.install()  # free when it is already the one in force
+        use(self.config)  # free when it is already the one in force
         h, w = frame.shape[:2]
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -137,7 +137,7 @@ class Recognizer:
             timings["preprocess"] = 0.0
             found = self._whole_image(frame)
             _lap(timings, "candidates", t)
-        elif _too_thin(h, w, preprocess.MAX_SIDE if self.max_side is None else self.max_side):
+        elif _too_thin(h, w, self.max_side):
             found = []  # a strip thinner than the shortest digit holds none (nor can it be shrunk or filtered)
         else:
             last = self._turn[1] if self.steady and self._turn and self._turn[0] == frame_index - 1 else None
@@ -283,9 +283,9 @@ def locate(frame: np.ndarray, max_side: int | None = None, polarity: str = "auto
     return prep, found
 
 
-def _too_thin(h: int, w: int, max_side: int) -> bool:
+def _too_thin(h: int, w: int, max_side: int | None) -> bool:
     """Is a frame's short side, at working size, under the shortest digit it could hold?"""
-    scale = min(1.0, max_side / max(h, w))
+    scale = preprocess.working_scale(h, w, max_side)
     return min(h, w) * scale < preprocess.min_digit_height((round(h * scale), round(w * scale)))
 
 

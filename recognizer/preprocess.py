@@ -100,11 +100,16 @@ def working_size(gray: np.ndarray, max_side: int | None = None, zoom: float = 1.
     well, see pipeline.locate). Gray or colour alike.
     """
     h, w = gray.shape[:2]
-    scale = min(1.0, (MAX_SIDE if max_side is None else max_side) / max(h, w)) * zoom
+    scale = working_scale(h, w, max_side) * zoom
     if scale != 1.0:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))  # a strip 1 px thin stays 1 px
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC)
     return gray, scale
+
+
+def working_scale(h: int, w: int, max_side: int | None = None) -> float:
+    """The factor a frame of h x w is shrunk by to its working size (1: small enough already)."""
+    return min(1.0, (MAX_SIDE if max_side is None else max_side) / max(h, w))
 
 
 def shrink(gray: np.ndarray, side: int) -> np.ndarray:

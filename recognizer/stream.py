@@ -23,6 +23,7 @@ from contextlib import closing
 from pathlib import Path
 
 from recognizer import reuse as reuse_module  # its REFRESH is read when a stream starts (a config may set it)
+from recognizer.config import use
 from recognizer.capture import Frame, ImageSource, SourceError, is_camera, is_image_file, is_url, open_source
 from recognizer.results import Results
 from recognizer.tracking import DigitTracker
@@ -40,7 +41,7 @@ class recognized:
 
     def __init__(self, recognizer, source, track: bool = True, reuse: bool = True,
                  smooth: int | None = None, workers: int = 1, stopwatch=None):
-        recognizer.config.install()  # the reuse memory and the tracker read their settings when made
+        use(recognizer.config)  # the reuse memory and the tracker read their settings when made
         frames = reuse_module.REFRESH if reuse and source.stream else 0
         recognizer.set_reuse(frames)
         recognizer.steady = bool(frames)

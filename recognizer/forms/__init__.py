@@ -22,8 +22,9 @@ DEFAULT_CSV_DIR = Path("runs") / "forms"
 def run(args) -> int:
     """`main.py --form`: read the --source image or folder; 0 when every page was read."""
     configure_once(getattr(args, "verbosity", 0))
-    if getattr(args, "config", None) is not None:
-        args.config.install()  # the forms modules read their settings (forms.* sections) when used
+    from recognizer.config import use
+
+    use(getattr(args, "config", None))  # the forms modules read their settings (forms.* sections) when used
     from recognizer.classifier import DigitClassifier, ModelError
     from recognizer.forms.batch import FormWriter, csv_columns, image_paths, process
     from recognizer.forms.reader import FormReader
